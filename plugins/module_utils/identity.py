@@ -13,10 +13,11 @@ exact input, written ``<cut>--<hash>``. Natural names never contain ``--``, so t
 meet, and two different inputs never share a name (up to a 32-bit hash collision between two
 inputs that also share their cut).
 
-The words ``pr-<digits>`` appear in a name only where the preview ID ends: a repository or
-schedule name holding them is treated as transformed and its cut spells them ``pr<digits>``.
-So no name of one preview starts with another preview's ID followed by ``-``, and listing Nomad
-jobs by the prefix ``<preview_id>-`` finds that preview's jobs and nothing else.
+In a namespace, job or service name the words ``pr-<digits>`` appear only where the preview ID
+ends: a repository or schedule name holding them is treated as transformed, and its cut spells
+them ``pr<digits>``. So no such name of one preview starts with another preview's ID followed
+by ``-``, and listing Nomad jobs by the prefix ``<preview_id>-`` finds that preview's jobs and
+nothing else.
 """
 
 from __future__ import annotations
