@@ -1,0 +1,1 @@
+"""HTTP API doubles of the servers the project talks to, for tests that cannot run the real ones."""

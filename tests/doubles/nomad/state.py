@@ -1,0 +1,947 @@
+"""The double's state store and the operations behind each endpoint.
+
+Everything lives in memory behind one lock held by the HTTP layer. Raft indexes are a single
+counter, bumped by each write, with the last index of each table kept for `X-Nomad-Index`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime
+import re
+import secrets
+import time
+import uuid
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import bexpr, diff, jobs, scheduler
+from .acl import Acl, PolicyError, parse_rules
+from .cron import parse_cron
+from .errors import ApiError, MultiError, render_warnings
+
+NAMESPACE_NAME = re.compile(r"^[a-zA-Z0-9-]{1,128}$")
+VARIABLE_PATH = re.compile(r"^[a-zA-Z0-9-_~/]{1,128}$")
+ZERO_TIME = "0001-01-01T00:00:00Z"
+JOB_STUB_FIELDS = [
+    "ID",
+    "ParentID",
+    "Name",
+    "Namespace",
+    "Datacenters",
+    "NodePool",
+    "Multiregion",
+    "Type",
+    "Priority",
+    "Periodic",
+    "ParameterizedJob",
+    "Stop",
+    "Status",
+    "StatusDescription",
+    "JobSummary",
+    "CreateIndex",
+    "ModifyIndex",
+    "JobModifyIndex",
+    "SubmitTime",
+    "Meta",
+]
+
+
+@dataclass
+class Store:
+    """All state of one double, and the operations the endpoints run on it."""
+
+    region: str = "global"
+    datacenter: str = "dc1"
+    vault_enabled: bool = False
+    acl_enabled: bool = False
+    pace: scheduler.Pace = field(default_factory=scheduler.Pace)
+    failures: scheduler.Failures = field(default_factory=scheduler.Failures)
+    index: int = 1
+    tables: dict[str, int] = field(default_factory=dict)
+    jobs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    versions: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    evals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    allocs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variables: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bootstrapped: bool = False
+
+    def __post_init__(self) -> None:
+        self.namespaces["default"] = self._namespace_record(
+            {"Name": "default", "Description": "Default shared namespace"}, self.bump("namespaces")
+        )
+
+    # Indexes -------------------------------------------------------------------------------
+
+    def bump(self, *tables: str) -> int:
+        self.index += 1
+        for table in tables:
+            self.tables[table] = self.index
+        return self.index
+
+    def table_index(self, *tables: str) -> int:
+        return max([self.tables.get(table, 1) for table in tables] + [1])
+
+    # ACL -----------------------------------------------------------------------------------
+
+    def resolve(self, secret: str) -> Acl:
+        """The ACL of the request's token; everything is allowed when ACLs are off."""
+        if not self.acl_enabled:
+            return Acl(management=True, policies=[])
+        if not secret:
+            return self._acl_for(self.anonymous_token())
+        for token in self.tokens.values():
+            if token["SecretID"] == secret:
+                expiry = token.get("_expires_ns")
+                if expiry is not None and expiry < time.time_ns():
+                    raise ApiError(403, "ACL token expired")
+                return self._acl_for(token)
+        raise ApiError(403, "ACL token not found")
+
+    def anonymous_token(self) -> dict[str, Any]:
+        return {"Type": "client", "Policies": ["anonymous"]}
+
+    def _acl_for(self, token: dict[str, Any]) -> Acl:
+        if token["Type"] == "management":
+            return Acl(management=True, policies=[])
+        policies = []
+        for name in token.get("Policies") or []:
+            record = self.policies.get(name)
+            if record is not None:
+                policies.append(parse_rules(record["Rules"]))
+        return Acl(management=False, policies=policies)
+
+    def token_for(self, secret: str) -> dict[str, Any] | None:
+        return next((t for t in self.tokens.values() if t["SecretID"] == secret), None)
+
+    def bootstrap(self) -> dict[str, Any]:
+        if not self.acl_enabled:
+            raise ApiError(400, "ACL support disabled")
+        if self.bootstrapped:
+            raise ApiError(
+                400, f"ACL bootstrap already done (reset index: {self.tables['acl_bootstrap']})"
+            )
+        self.bootstrapped = True
+        token = self.create_token(
+            {"Name": "Bootstrap Token", "Type": "management", "Global": True}, bootstrap=True
+        )
+        self.tables["acl_bootstrap"] = self.index
+        return token
+
+    def create_token(self, body: dict[str, Any], bootstrap: bool = False) -> dict[str, Any]:
+        kind = body.get("Type") or "client"
+        problems = MultiError()
+        if kind not in {"client", "management"}:
+            problems.add("token type must be client or management")
+        if kind == "client" and not body.get("Policies") and not body.get("Roles"):
+            problems.add("client token missing policies or roles")
+        if kind == "management" and (body.get("Policies") or body.get("Roles")):
+            problems.add("management token cannot be associated with policies or roles")
+        if len(body.get("Name") or "") > 256:
+            problems.add("token name too long")
+        if problems:
+            raise ApiError(400, f"token 0 invalid: {problems.render()}")
+        index = self.bump("acl_token")
+        stamp = time.time_ns()
+        token = {
+            "AccessorID": body.get("AccessorID") or str(uuid.uuid4()),
+            "SecretID": str(uuid.uuid4()),
+            "Name": body.get("Name") or "",
+            "Type": kind,
+            "Policies": body.get("Policies") or None,
+            "Roles": body.get("Roles") or None,
+            "Global": bool(body.get("Global")),
+            "Hash": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "CreateTime": scheduler.rfc3339(stamp),
+            "ExpirationTime": None,
+            "ExpirationTTL": body.get("ExpirationTTL") or 0,
+            "CreateIndex": index,
+            "ModifyIndex": index,
+        }
+        if token["ExpirationTTL"]:
+            token["_expires_ns"] = stamp + token["ExpirationTTL"]
+            token["ExpirationTime"] = scheduler.rfc3339(token["_expires_ns"])
+        self.tokens[token["AccessorID"]] = token
+        return public(token)
+
+    def upsert_policy(self, name: str, body: dict[str, Any]) -> None:
+        if not self.acl_enabled:
+            raise ApiError(400, "ACL support disabled")
+        problems = MultiError()
+        if not re.fullmatch(r"[a-zA-Z0-9-]{1,128}", name):
+            problems.add(f"invalid name '{name}'")
+        try:
+            parse_rules(body.get("Rules") or "")
+        except PolicyError as exc:
+            problems.add(f"failed to parse rules: {exc}")
+        if len(body.get("Description") or "") > 256:
+            problems.add("description longer than 256")
+        if problems:
+            raise ApiError(400, f"policy 0 invalid: {problems.render()}")
+        index = self.bump("acl_policy")
+        existing = self.policies.get(name)
+        self.policies[name] = {
+            "Name": name,
+            "Description": body.get("Description") or "",
+            "Rules": body.get("Rules") or "",
+            "JobACL": None,
+            "Hash": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "CreateIndex": existing["CreateIndex"] if existing else index,
+            "ModifyIndex": index,
+        }
+
+    # Namespaces ----------------------------------------------------------------------------
+
+    def _namespace_record(self, body: dict[str, Any], index: int) -> dict[str, Any]:
+        existing = self.namespaces.get(body["Name"])
+        return {
+            "Name": body["Name"],
+            "Description": body.get("Description") or "",
+            "Quota": body.get("Quota") or "",
+            "Capabilities": body.get("Capabilities"),
+            "NodePoolConfiguration": body.get("NodePoolConfiguration"),
+            "VaultConfiguration": body.get("VaultConfiguration"),
+            "ConsulConfiguration": body.get("ConsulConfiguration"),
+            "Meta": body.get("Meta") or None,
+            "Hash": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "CreateIndex": existing["CreateIndex"] if existing else index,
+            "ModifyIndex": index,
+        }
+
+    def upsert_namespace(self, body: dict[str, Any]) -> int:
+        name = body.get("Name") or ""
+        problems = MultiError()
+        if not NAMESPACE_NAME.match(name):
+            problems.add(f'invalid name "{name}". Must match regex ^[a-zA-Z0-9-]{{1,128}}$')
+        if len(body.get("Description") or "") > 256:
+            problems.add("description longer than 256")
+        if problems:
+            raise ApiError(500, f'Invalid namespace "{name}": {problems.render()}')
+        index = self.bump("namespaces")
+        self.namespaces[name] = self._namespace_record(body, index)
+        return index
+
+    def delete_namespace(self, name: str) -> int:
+        if name == "default":
+            raise ApiError(500, "can not delete default namespace")
+        if name not in self.namespaces:
+            return self.bump("namespaces")
+        live = [
+            job for (ns, _id), job in self.jobs.items() if ns == name and job["Status"] != "dead"
+        ]
+        if live:
+            raise ApiError(
+                500, f'namespace "{name}" has non-terminal jobs in regions: [{self.region}]'
+            )
+        running = [
+            alloc
+            for alloc in self.allocs.values()
+            if alloc["Namespace"] == name and alloc["ClientStatus"] not in scheduler.TERMINAL
+        ]
+        if running:
+            raise ApiError(
+                500, f'namespace "{name}" has non-terminal allocations in regions: [{self.region}]'
+            )
+        if any(ns == name for ns, _path in self.variables):
+            raise ApiError(500, f'namespace "{name}" has variables associated with it')
+        del self.namespaces[name]
+        return self.bump("namespaces")
+
+    # Jobs: admission -----------------------------------------------------------------------
+
+    def admit(self, api_job: dict[str, Any], namespace: str) -> tuple[dict[str, Any], list[str]]:
+        """Canonicalize and validate a job as the admission chain does; 500 with the errors."""
+        job = jobs.canonicalize(api_job, namespace, self.region)
+        errors = MultiError()
+        if not self.vault_enabled:
+            for group in job["TaskGroups"] or []:
+                for task in group["Tasks"] or []:
+                    if task["Vault"] is not None:
+                        errors.add(
+                            f'Vault "{task["Vault"]["Cluster"]}" not enabled but used in the job'
+                        )
+                        break
+                if errors:
+                    break
+        record = self.namespaces.get(namespace)
+        if record is None:
+            errors.add(f'job "{job["ID"]}" is in nonexistent namespace "{namespace}"')
+        else:
+            self._namespace_capabilities(job, record, errors)
+        problems, warnings = jobs.validate(job, vault_enabled=True)
+        errors.extend(problems)
+        if errors:
+            raise ApiError(500, errors.render())
+        return job, warnings
+
+    def _namespace_capabilities(
+        self, job: dict[str, Any], record: dict[str, Any], errors: MultiError
+    ) -> None:
+        capabilities = record.get("Capabilities") or {}
+        enabled = capabilities.get("EnabledTaskDrivers") or []
+        disabled = capabilities.get("DisabledTaskDrivers") or []
+        refused = [
+            task["Driver"]
+            for group in job["TaskGroups"] or []
+            for task in group["Tasks"] or []
+            if (enabled and task["Driver"] not in enabled) or task["Driver"] in disabled
+        ]
+        if len(refused) == 1:
+            errors.add(
+                f'used task driver "{refused[0]}" is not allowed in namespace "{record["Name"]}"'
+            )
+        elif refused:
+            quoted = " ".join(f'"{driver}"' for driver in refused)
+            errors.add(
+                f'used task drivers [{quoted}] are not allowed in namespace "{record["Name"]}"'
+            )
+
+    # Jobs: writes --------------------------------------------------------------------------
+
+    def register(
+        self,
+        api_job: dict[str, Any],
+        namespace: str,
+        enforce_index: bool = False,
+        job_modify_index: int = 0,
+        eval_priority: int = 0,
+        token_accessor: str = "",
+        triggered_by: str = "job-register",
+        parent_id: str = "",
+    ) -> dict[str, Any]:
+        """POST /v1/jobs: the register semantics of Nomad's Job.Register."""
+        job, warnings = self.admit(api_job, namespace)
+        job["NomadTokenID"] = token_accessor
+        job["ParentID"] = parent_id
+        key = (namespace, job["ID"])
+        existing = self.jobs.get(key)
+        if enforce_index:
+            self._enforce(existing, job_modify_index)
+        transition = jobs.transition_error(existing, job)
+        if transition:
+            raise ApiError(500, transition)
+
+        version = api_job.get("Version") or 0
+        if existing is not None:
+            version = max(version, existing["Version"] + 1)
+        job["Version"] = version
+        job["SubmitTime"] = time.time_ns()
+        reply: dict[str, Any] = {
+            "EvalID": "",
+            "EvalCreateIndex": 0,
+            "JobModifyIndex": 0,
+            "Warnings": render_warnings(warnings),
+        }
+        creates_eval = not (jobs.is_periodic(job) or jobs.is_parameterized(job))
+
+        if existing is not None and jobs.spec_equal(existing, job):
+            reply["JobModifyIndex"] = existing["ModifyIndex"]
+            if creates_eval:
+                index = self.bump("evals")
+                evaluation = scheduler.new_eval(
+                    existing, triggered_by, index, eval_priority or None
+                )
+                self.evals[evaluation["ID"]] = evaluation
+                reply["EvalID"] = evaluation["ID"]
+                reply["EvalCreateIndex"] = index
+                reply["Index"] = index
+            else:
+                reply["Index"] = existing["ModifyIndex"]
+            return reply
+
+        index = self.bump("jobs", "job_summary", "job_version")
+        job["CreateIndex"] = existing["CreateIndex"] if existing else index
+        job["ModifyIndex"] = index
+        job["JobModifyIndex"] = index
+        self.jobs[key] = job
+        history = self.versions.setdefault(key, [])
+        history.append(copy.deepcopy(job))
+        del history[:-6]
+        reply["JobModifyIndex"] = index
+        reply["Index"] = index
+        if creates_eval:
+            evaluation = scheduler.new_eval(job, triggered_by, index, eval_priority or None)
+            self.evals[evaluation["ID"]] = evaluation
+            reply["EvalID"] = evaluation["ID"]
+            reply["EvalCreateIndex"] = index
+            self._schedule(job, existing, evaluation)
+        self._refresh_job(job)
+        return reply
+
+    def _enforce(self, existing: dict[str, Any] | None, index: int) -> None:
+        if existing is None:
+            if index != 0:
+                raise ApiError(500, f"Enforcing job modify index {index}: job does not exist")
+            return
+        if index == 0:
+            raise ApiError(500, "Enforcing job modify index 0: job already exists")
+        if existing["JobModifyIndex"] != index:
+            raise ApiError(
+                500,
+                f"Enforcing job modify index {index}: job exists with conflicting job modify "
+                f"index: {existing['JobModifyIndex']}",
+            )
+
+    def _schedule(
+        self, job: dict[str, Any], previous: dict[str, Any] | None, evaluation: dict[str, Any]
+    ) -> None:
+        """Place allocations for a new job version and retire the previous ones."""
+        key = (job["Namespace"], job["ID"])
+        index = self.bump("allocs", "deployment")
+        for deployment in self.deployments.values():
+            if (deployment["Namespace"], deployment["JobID"]) == key and deployment[
+                "Status"
+            ] == "running":
+                deployment["Status"] = "cancelled"
+                deployment["StatusDescription"] = "Cancelled due to newer version of job"
+                deployment["ModifyIndex"] = index
+        description = (
+            "alloc not needed as job is stopped"
+            if job["Stop"]
+            else "alloc is being updated due to job update"
+        )
+        for alloc in self.job_allocs_raw(job["Namespace"], job["ID"], all_versions=True):
+            if alloc["DesiredStatus"] == "run":
+                alloc["DesiredStatus"] = "stop"
+                alloc["DesiredDescription"] = description
+                alloc["_ticks"] = 0
+                alloc["ModifyIndex"] = index
+        if job["Stop"]:
+            return
+        deployment_id = ""
+        if scheduler.needs_deployment(job):
+            deployment = scheduler.new_deployment(job, evaluation["Priority"], index)
+            self.deployments[deployment["ID"]] = deployment
+            deployment_id = deployment["ID"]
+            evaluation["DeploymentID"] = deployment_id
+        for group in job["TaskGroups"] or []:
+            for slot in range(group["Count"]):
+                alloc = scheduler.new_alloc(
+                    job, group, slot, evaluation["ID"], deployment_id, index, self.failures
+                )
+                self.allocs[alloc["ID"]] = alloc
+        if deployment_id:
+            scheduler.refresh_deployment(
+                self.deployments[deployment_id], list(self.allocs.values())
+            )
+
+    def deregister(
+        self, namespace: str, job_id: str, purge: bool, eval_priority: int = 0
+    ) -> dict[str, Any]:
+        """DELETE /v1/job/:id: stop (a new version with Stop) or purge."""
+        key = (namespace, job_id)
+        existing = self.jobs.get(key)
+        reply: dict[str, Any] = {
+            "EvalID": "",
+            "EvalCreateIndex": 0,
+            "JobModifyIndex": 0,
+            "VolumeEvalID": "",
+            "VolumeEvalIndex": 0,
+        }
+        if existing is None:
+            reply["Index"] = self.index
+            return reply
+        index = self.bump("jobs", "job_summary", "job_version")
+        if purge:
+            del self.jobs[key]
+            self.versions.pop(key, None)
+            stopped = existing
+        else:
+            stopped = copy.deepcopy(existing)
+            stopped["Stop"] = True
+            stopped["Version"] = existing["Version"] + 1
+            stopped["ModifyIndex"] = index
+            stopped["JobModifyIndex"] = index
+            stopped["SubmitTime"] = time.time_ns()
+            self.jobs[key] = stopped
+            self.versions.setdefault(key, []).append(copy.deepcopy(stopped))
+        reply["JobModifyIndex"] = index
+        reply["Index"] = index
+        if not (jobs.is_periodic(existing) or jobs.is_parameterized(existing)):
+            evaluation = scheduler.new_eval(stopped, "job-deregister", index, eval_priority or None)
+            self.evals[evaluation["ID"]] = evaluation
+            reply["EvalID"] = evaluation["ID"]
+            reply["EvalCreateIndex"] = index
+            retired = copy.deepcopy(stopped)
+            retired["Stop"] = True
+            self._schedule(retired, existing, evaluation)
+        if not purge:
+            self._refresh_job(stopped)
+        return reply
+
+    # Jobs: plan ----------------------------------------------------------------------------
+
+    def plan(self, api_job: dict[str, Any], namespace: str, want_diff: bool) -> dict[str, Any]:
+        """POST /v1/job/:id/plan: a dry run that never persists."""
+        job, warnings = self.admit(api_job, namespace)
+        existing = self.jobs.get((namespace, job["ID"]))
+        transition = jobs.transition_error(existing, job)
+        if transition:
+            raise ApiError(500, transition)
+        job_diff = diff.job_diff(existing, job)
+        desired = {}
+        for group in job["TaskGroups"] or []:
+            desired[group["Name"]] = {
+                "Ignore": 0,
+                "Place": 0,
+                "Migrate": 0,
+                "Stop": 0,
+                "InPlaceUpdate": 0,
+                "DestructiveUpdate": 0,
+                "Canary": 0,
+                "Preemptions": 0,
+                "Disconnect": 0,
+                "Reconnect": 0,
+                "RescheduleNow": 0,
+                "RescheduleLater": 0,
+            }
+        for group_diff in job_diff["TaskGroups"] or []:
+            updates = group_diff["Updates"] or {}
+            counts = desired.get(group_diff["Name"])
+            if counts is None:
+                continue
+            counts["Ignore"] = updates.get("ignore", 0)
+            counts["Place"] = updates.get("create", 0)
+            counts["Stop"] = updates.get("destroy", 0)
+            counts["DestructiveUpdate"] = updates.get("create/destroy update", 0)
+        if jobs.is_periodic(job) and job["Periodic"]["Enabled"]:
+            for group in job["TaskGroups"] or []:
+                desired[group["Name"]]["Place"] = group["Count"]
+        next_launch = ZERO_TIME
+        if jobs.is_tracked_periodic(job):
+            launch = self.next_launch(job)
+            if launch is not None:
+                next_launch = launch.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "Annotations": {"DesiredTGUpdates": desired, "PreemptedAllocs": None},
+            "FailedTGAllocs": None,
+            "JobModifyIndex": existing["JobModifyIndex"] if existing else 0,
+            "CreatedEvals": None,
+            "Diff": job_diff if want_diff else None,
+            "NextPeriodicLaunch": next_launch,
+            "Warnings": render_warnings(warnings),
+            "Index": self.index,
+        }
+
+    def next_launch(self, job: dict[str, Any]) -> datetime.datetime | None:
+        periodic = job["Periodic"]
+        zone = zoneinfo.ZoneInfo(periodic["TimeZone"] or "UTC")
+        moment = datetime.datetime.now(zone)
+        specs = [periodic["Spec"]] if periodic["Spec"] else list(periodic["Specs"] or [])
+        launches = [parse_cron(spec).next_after(moment) for spec in specs]
+        found = [launch for launch in launches if launch is not None]
+        return min(found) if found else None
+
+    def validate_job(self, api_job: dict[str, Any], namespace: str) -> dict[str, Any]:
+        """POST /v1/validate/job: the admission chain, reported instead of refused."""
+        try:
+            _job, warnings = self.admit(api_job, namespace)
+        except ApiError as exc:
+            errors = _top_level_lines(exc.message)
+            return {
+                "DriverConfigValidated": True,
+                "ValidationErrors": errors,
+                "Error": exc.message,
+                "Warnings": "",
+            }
+        return {
+            "DriverConfigValidated": True,
+            "ValidationErrors": None,
+            "Error": "",
+            "Warnings": render_warnings(warnings),
+        }
+
+    # Jobs: periodic, dispatch, evaluate ----------------------------------------------------
+
+    def periodic_force(self, namespace: str, job_id: str) -> dict[str, Any]:
+        parent = self.jobs.get((namespace, job_id))
+        if parent is None:
+            raise ApiError(500, "job not found")
+        if not jobs.is_periodic(parent):
+            raise ApiError(500, "can't force launch non-periodic job")
+        if not jobs.is_tracked_periodic(parent):
+            raise ApiError(
+                500,
+                f'force launch for job "{job_id}" failed: can\'t force run non-tracked job '
+                f'"{job_id}" ({namespace})',
+            )
+        child_id = f"{job_id}/periodic-{int(time.time())}"
+        child = _child_spec(parent, child_id)
+        child["Periodic"] = None
+        reply = self.register(child, namespace, triggered_by="periodic-job", parent_id=job_id)
+        return {
+            "EvalID": reply["EvalID"],
+            "EvalCreateIndex": reply["EvalCreateIndex"],
+            "Index": reply["Index"],
+        }
+
+    def dispatch(
+        self, namespace: str, job_id: str, body: dict[str, Any], id_prefix: str
+    ) -> dict[str, Any]:
+        parent = self.jobs.get((namespace, job_id))
+        if parent is None:
+            raise ApiError(500, "parameterized job not found")
+        if parent["ParameterizedJob"] is None or parent["Dispatched"]:
+            raise ApiError(500, f'Specified job "{job_id}" is not a parameterized job')
+        if parent["Stop"]:
+            raise ApiError(500, f'Specified job "{job_id}" is stopped')
+        config = parent["ParameterizedJob"]
+        payload = body.get("Payload") or b""
+        if config["Payload"] == "required" and not payload:
+            raise ApiError(500, "Payload is not provided but required by parameterized job")
+        if config["Payload"] == "forbidden" and payload:
+            raise ApiError(500, "Payload provided but forbidden by parameterized job")
+        if len(payload) > 16 * 1024:
+            raise ApiError(500, f"Payload exceeds maximum size; {len(payload)} > 16384")
+        meta = body.get("Meta") or {}
+        allowed = set(config["MetaRequired"] or []) | set(config["MetaOptional"] or [])
+        unpermitted = sorted(key for key in meta if key not in allowed)
+        if unpermitted:
+            raise ApiError(
+                500, f"Dispatch request included unpermitted metadata keys: {unpermitted}"
+            )
+        missing = [key for key in config["MetaRequired"] or [] if key not in meta]
+        if missing:
+            raise ApiError(500, f"Dispatch did not provide required meta keys: {missing}")
+        template = body.get("IdPrefixTemplate") or ""
+        suffix = f"{int(time.time())}-{secrets.token_hex(4)}"
+        child_id = f"{job_id}/dispatch-{template + '-' if template else ''}{suffix}"
+        child = _child_spec(parent, child_id)
+        child["Meta"] = {**(parent["Meta"] or {}), **meta} or None
+        if body.get("Priority"):
+            child["Priority"] = body["Priority"]
+        reply = self.register(child, namespace, parent_id=job_id)
+        stored = self.jobs[(namespace, child_id)]
+        stored["Dispatched"] = True
+        stored["Payload"] = base64.b64encode(payload).decode() if payload else None
+        return {
+            "DispatchedJobID": child_id,
+            "EvalID": reply["EvalID"],
+            "EvalCreateIndex": reply["EvalCreateIndex"],
+            "JobCreateIndex": stored["CreateIndex"],
+            "Index": reply["Index"],
+        }
+
+    def evaluate(self, namespace: str, job_id: str) -> dict[str, Any]:
+        job = self.jobs.get((namespace, job_id))
+        if job is None:
+            raise ApiError(500, "job not found")
+        if jobs.is_periodic(job):
+            raise ApiError(500, "can't evaluate periodic job")
+        if jobs.is_parameterized(job):
+            raise ApiError(500, "can't evaluate parameterized job")
+        index = self.bump("evals")
+        evaluation = scheduler.new_eval(job, "job-register", index)
+        self.evals[evaluation["ID"]] = evaluation
+        return {
+            "EvalID": evaluation["ID"],
+            "EvalCreateIndex": index,
+            "JobModifyIndex": job["JobModifyIndex"],
+            "Index": index,
+        }
+
+    # Jobs: reads ---------------------------------------------------------------------------
+
+    def job(self, namespace: str, job_id: str) -> dict[str, Any]:
+        found = self.jobs.get((namespace, job_id))
+        if found is None:
+            raise ApiError(404, "job not found")
+        return found
+
+    def job_allocs_raw(
+        self, namespace: str, job_id: str, all_versions: bool
+    ) -> list[dict[str, Any]]:
+        current = self.jobs.get((namespace, job_id))
+        found = [
+            alloc
+            for alloc in self.allocs.values()
+            if alloc["Namespace"] == namespace and alloc["JobID"] == job_id
+        ]
+        if current is not None and not all_versions:
+            found = [a for a in found if a["_job_create_index"] == current["CreateIndex"]]
+        return sorted(found, key=lambda a: (a["CreateIndex"], a["Name"]))
+
+    def job_deployments(self, namespace: str, job_id: str) -> list[dict[str, Any]]:
+        found = [
+            d
+            for d in self.deployments.values()
+            if d["Namespace"] == namespace and d["JobID"] == job_id
+        ]
+        return sorted(found, key=lambda d: d["CreateIndex"], reverse=True)
+
+    def summary(self, namespace: str, job_id: str) -> dict[str, Any]:
+        job = self.job(namespace, job_id)
+        groups: dict[str, dict[str, int]] = {}
+        for group in job["TaskGroups"] or []:
+            groups[group["Name"]] = {
+                "Queued": 0,
+                "Complete": 0,
+                "Failed": 0,
+                "Running": 0,
+                "Starting": 0,
+                "Lost": 0,
+                "Unknown": 0,
+            }
+        for alloc in self.job_allocs_raw(namespace, job_id, all_versions=False):
+            counts = groups.get(alloc["TaskGroup"])
+            if counts is None:
+                continue
+            status = alloc["ClientStatus"]
+            key = {
+                "pending": "Starting",
+                "running": "Running",
+                "complete": "Complete",
+                "failed": "Failed",
+                "lost": "Lost",
+            }.get(status, "Unknown")
+            counts[key] += 1
+        children = {"Pending": 0, "Running": 0, "Dead": 0}
+        for (ns, _id), child in self.jobs.items():
+            if ns == namespace and child["ParentID"] == job_id:
+                children[
+                    {"pending": "Pending", "running": "Running"}.get(child["Status"], "Dead")
+                ] += 1
+        return {
+            "JobID": job_id,
+            "Namespace": namespace,
+            "Summary": groups,
+            "Children": children,
+            "CreateIndex": job["CreateIndex"],
+            "ModifyIndex": job["ModifyIndex"],
+        }
+
+    def list_jobs(
+        self, namespace: str, prefix: str, expression: str, with_meta: bool, allowed: Acl
+    ) -> list[dict[str, Any]]:
+        node = None
+        if expression:
+            try:
+                node = bexpr.parse(expression)
+            except bexpr.FilterSyntaxError as exc:
+                raise ApiError(
+                    400,
+                    f"failed to create result paginator: failed to read filter expression: {exc}",
+                ) from exc
+        found = []
+        for (ns, job_id), job in sorted(self.jobs.items()):
+            if namespace != "*" and ns != namespace:
+                continue
+            if namespace == "*" and not allowed.allows(ns, "list-jobs"):
+                continue
+            if prefix and not job_id.startswith(prefix):
+                continue
+            if node is not None:
+                try:
+                    if not bexpr.evaluate(node, job):
+                        continue
+                except bexpr.FilterEvalError as exc:
+                    raise ApiError(400, f"failed to read result page: {exc}") from exc
+            found.append(self.job_stub(job, with_meta))
+        return found
+
+    def job_stub(self, job: dict[str, Any], with_meta: bool) -> dict[str, Any]:
+        stub: dict[str, Any] = {}
+        for key in JOB_STUB_FIELDS:
+            if key == "Periodic":
+                stub[key] = job["Periodic"] is not None
+            elif key == "ParameterizedJob":
+                stub[key] = job["ParameterizedJob"] is not None
+            elif key == "JobSummary":
+                stub[key] = self.summary(job["Namespace"], job["ID"])
+            elif key == "Meta":
+                if with_meta:
+                    stub[key] = job["Meta"]
+            else:
+                stub[key] = job[key]
+        return stub
+
+    # Variables -----------------------------------------------------------------------------
+
+    def put_variable(
+        self, namespace: str, path: str, body: dict[str, Any], cas: int | None
+    ) -> tuple[int, dict[str, Any]]:
+        """PUT /v1/var/:path; returns (status, body): 200 and the variable, or 409 and the current."""
+        self._check_variable_path(namespace, path)
+        items = body.get("Items")
+        if items is None:
+            raise ApiError(400, "variable missing required Items object")
+        if not items:
+            raise ApiError(400, "empty variables are invalid")
+        size = sum(len(k) + len(v) for k, v in items.items())
+        if size > 64 * 1024:
+            raise ApiError(400, "variables are limited to 64KiB in total size")
+        key = (namespace, path)
+        existing = self.variables.get(key)
+        conflict = self._cas_conflict(existing, namespace, path, cas)
+        if conflict is not None:
+            return 409, conflict
+        index = self.bump("variables")
+        stamp = time.time_ns()
+        record = {
+            "Namespace": namespace,
+            "Path": path,
+            "CreateIndex": existing["CreateIndex"] if existing else index,
+            "CreateTime": existing["CreateTime"] if existing else stamp,
+            "ModifyIndex": index,
+            "ModifyTime": stamp,
+            "Items": dict(items),
+        }
+        self.variables[key] = record
+        return 200, copy.deepcopy(record)
+
+    def delete_variable(
+        self, namespace: str, path: str, cas: int | None
+    ) -> tuple[int, dict[str, Any] | None]:
+        self._check_variable_path(namespace, path)
+        key = (namespace, path)
+        existing = self.variables.get(key)
+        conflict = self._cas_conflict(existing, namespace, path, cas)
+        if conflict is not None:
+            return 409, conflict
+        self.variables.pop(key, None)
+        self.bump("variables")
+        return 204, None
+
+    def _cas_conflict(
+        self, existing: dict[str, Any] | None, namespace: str, path: str, cas: int | None
+    ) -> dict[str, Any] | None:
+        if cas is None:
+            return None
+        current = existing["ModifyIndex"] if existing else 0
+        if cas == current:
+            return None
+        if existing is None:
+            return {
+                "Namespace": namespace,
+                "Path": path,
+                "CreateIndex": 0,
+                "CreateTime": 0,
+                "ModifyIndex": 0,
+                "ModifyTime": 0,
+                "Items": None,
+            }
+        return copy.deepcopy(existing)
+
+    def _check_variable_path(self, namespace: str, path: str) -> None:
+        if namespace == "*":
+            raise ApiError(400, "wildcard namespace not allowed for write")
+        if not VARIABLE_PATH.match(path):
+            raise ApiError(400, f'invalid path "{path}"')
+        parts = path.split("/")
+        if parts[0] == "nomad":
+            allowed = (
+                (len(parts) >= 2 and parts[1] == "jobs")
+                or (len(parts) == 3 and parts[1] == "job-templates")
+                or (len(parts) >= 2 and parts[1] == "sentinel")
+            )
+            if not allowed:
+                raise ApiError(400, f'invalid path "{path}"')
+
+    # Scheduler -----------------------------------------------------------------------------
+
+    def tick(self, times: int = 1) -> None:
+        """Advance every allocation and deployment `times` steps."""
+        for _ in range(times):
+            changed = False
+            for alloc in list(self.allocs.values()):
+                deployment = (
+                    self.deployments.get(alloc["DeploymentID"]) if alloc["DeploymentID"] else None
+                )
+                if scheduler.advance_alloc(alloc, self.pace, deployment):
+                    changed = True
+                    alloc["ModifyIndex"] = self.bump("allocs")
+                    alloc["ModifyTime"] = scheduler.now_ns()
+            allocs = list(self.allocs.values())
+            for deployment in self.deployments.values():
+                if scheduler.refresh_deployment(deployment, allocs):
+                    deployment["ModifyIndex"] = self.bump("deployment")
+                    deployment["ModifyTime"] = scheduler.now_ns()
+                    changed = True
+            if changed:
+                for job in list(self.jobs.values()):
+                    self._refresh_job(job)
+
+    def _refresh_job(self, job: dict[str, Any]) -> None:
+        """Recompute a job's Status from its allocations; a change moves ModifyIndex only."""
+        if jobs.is_periodic(job) or jobs.is_parameterized(job):
+            status = "dead" if job["Stop"] else "running"
+        else:
+            allocs = self.job_allocs_raw(job["Namespace"], job["ID"], all_versions=False)
+            live = [a for a in allocs if a["ClientStatus"] not in scheduler.TERMINAL]
+            if live:
+                status = (
+                    "running" if any(a["ClientStatus"] == "running" for a in live) else "pending"
+                )
+            elif allocs or job["Stop"]:
+                status = "dead"
+            else:
+                counts = sum(group["Count"] for group in job["TaskGroups"] or [])
+                status = (
+                    "dead"
+                    if counts == 0 and job["Type"] == "batch"
+                    else "running"
+                    if counts == 0
+                    else "pending"
+                )
+        if job["Status"] != status:
+            job["Status"] = status
+            job["ModifyIndex"] = self.bump("jobs", "job_summary")
+
+
+def _child_spec(parent: dict[str, Any], child_id: str) -> dict[str, Any]:
+    """The stored parent turned back into a submittable child job."""
+    child = copy.deepcopy(parent)
+    for key in (
+        "Status",
+        "StatusDescription",
+        "Stable",
+        "Version",
+        "CreateIndex",
+        "ModifyIndex",
+        "JobModifyIndex",
+        "SubmitTime",
+    ):
+        child.pop(key, None)
+    child["ID"] = child_id
+    child["Name"] = child_id
+    child["Stop"] = False
+    child["Payload"] = None
+    update = parent["Update"] or {}
+    child["Update"] = (
+        {"Stagger": update["Stagger"], "MaxParallel": update["MaxParallel"]}
+        if update.get("MaxParallel")
+        else None
+    )
+    for group in child["TaskGroups"] or []:
+        for service in group["Services"] or []:
+            service.pop("Namespace", None)
+        for task in group["Tasks"] or []:
+            for service in task["Services"] or []:
+                service.pop("Namespace", None)
+    if child.get("UI"):
+        child["UI"] = {
+            "Description": child["UI"]["Description"],
+            "Links": [{"Label": l["Label"], "URL": l["Url"]} for l in child["UI"]["Links"] or []]
+            or None,
+        }
+    return child
+
+
+def _top_level_lines(message: str) -> list[str]:
+    """Split a rendered go-multierror into its top-level points."""
+    lines = message.split("\n\t* ")
+    if len(lines) <= 1:
+        return [message]
+    points = [line for line in lines[1:]]
+    points[-1] = points[-1].rstrip("\n")
+    return points
+
+
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if not key.startswith("_")}
