@@ -1,0 +1,94 @@
+"""Run the inbox: `python -m preview_inbox --port 8080`.
+
+Settings come from INBOX_* environment variables; a flag given here overrides its variable.
+The password is read from INBOX_PASSWORD only, so it never shows in a process list.
+"""
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from .app import create_app
+from .settings import Settings, SettingsError, env_name, log_level_number
+
+# Settings that have a flag; the password deliberately has none.
+_FLAGS = {
+    "host": "address to listen on",
+    "port": "port to listen on",
+    "cap": "how many captures to keep in memory",
+    "max_body_bytes": "how much of each request body to keep",
+    "username": "username for the page and the API (password: INBOX_PASSWORD only)",
+    "redis_url": "Redis to persist captures in",
+    "mailhog_url": "MailHog whose API to read email from",
+    "mailhog_limit": "how many recent emails to show",
+    "preview_id": "the preview's ID, shown on the page and in every log line",
+    "link_dashboard": "link to the job dashboard",
+    "link_mailhog": "link to MailHog's web UI",
+    "link_nomad": "link to the Nomad UI",
+    "responses": "response rules as JSON",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+}
+
+
+def parse_args(argv: Sequence[str]) -> dict[str, str | None]:
+    """The flags given on the command line, as raw strings keyed by setting name."""
+    parser = argparse.ArgumentParser(
+        prog="python -m preview_inbox",
+        description="Capture webhooks and SMS for a preview and show them beside its email.",
+    )
+    for name, help_text in _FLAGS.items():
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            metavar="VALUE",
+            help=f"{help_text} (environment: {env_name(name)})",
+        )
+    given: dict[str, str | None] = vars(parser.parse_args(argv))
+    return given
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Read the settings, configure logging and serve until stopped."""
+    overrides = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = Settings.load(os.environ, overrides)
+    except SettingsError as error:
+        print(f"preview_inbox: {error}", file=sys.stderr)
+        return 2
+
+    logging.basicConfig(
+        level=log_level_number(settings),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger(__name__).info(
+        "Inbox for preview %s listening on %s:%d (cap %d, auth %s, redis %s, mailhog %s)",
+        settings.preview_id,
+        settings.host,
+        settings.port,
+        settings.cap,
+        "on" if settings.auth_enabled else "off",
+        "on" if settings.redis_url else "off",
+        "on" if settings.mailhog_url else "off",
+    )
+
+    # The inbox logs one line per capture itself, so uvicorn's access log stays off.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,523 @@
+"""The inbox's HTTP application: capture routes, the Twilio-shaped SMS API, the page and the API.
+
+Routes, in the order they are matched:
+
+- `GET /healthz`: open, for Nomad's check.
+- `/_inbox/...`: the reviewer page and its assets (basic auth when configured).
+- `/api/...`: the JSON API (basic auth when configured).
+- `/2010-04-01/...`: the Twilio Messages API; anything else under this prefix is a Twilio 404.
+- everything else: captured as a webhook and answered by the first matching response rule,
+  or with 200 and the capture's ID. A browser's `GET /` is sent to the page instead.
+"""
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from redis.exceptions import RedisError
+
+from . import twilio
+from .events import EVENT_KINDS, EventKind, EventQuery, timeline
+from .mailhog import MailHogReader, MailSnapshot
+from .page import CONTENT_SECURITY_POLICY, asset, render_page
+from .rules import ResponseRule, RuleSet
+from .settings import Settings
+from .store import Capture, CaptureLog, Kind, RedisMirror, basic_username
+from .store import redact_headers as redact
+
+logger = logging.getLogger(__name__)
+
+PAGE_PREFIX = "/_inbox"
+API_PREFIX = "/api"
+TWILIO_PREFIX = f"/{twilio.API_VERSION}"
+CAPTURED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+MAX_WAIT_SECONDS = 60.0
+# How often a waiting API call looks at MailHog again; captures wake it at once.
+MAIL_RECHECK_SECONDS = 1.0
+
+
+class Inbox:
+    """Everything the routes share: settings, the capture ring, rules, Redis and MailHog."""
+
+    def __init__(
+        self, settings: Settings, *, mail_transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.captures = CaptureLog(settings.cap)
+        self.rules = RuleSet(settings.responses)
+        self.mirror = (
+            RedisMirror(settings.redis_url, settings.preview_id, settings.cap)
+            if settings.redis_url
+            else None
+        )
+        self.mail = (
+            MailHogReader(settings.mailhog_url, settings.mailhog_limit, transport=mail_transport)
+            if settings.mailhog_url
+            else None
+        )
+        self._changed = asyncio.Event()
+        self.waiting = 0
+
+    async def start(self) -> None:
+        """Reload persisted captures, if Redis is configured and answers."""
+        if self.mirror is None:
+            return
+        try:
+            captures, last_seq = await self.mirror.load()
+        except RedisError as error:
+            self.mirror.healthy = False
+            logger.warning(
+                "Starting without persisted captures for preview %s: Redis did not answer: %s",
+                self.settings.preview_id,
+                error,
+            )
+            return
+        self.captures.restore(captures, last_seq)
+        logger.info(
+            "Reloaded %d captures for preview %s from Redis",
+            len(captures),
+            self.settings.preview_id,
+        )
+
+    async def stop(self) -> None:
+        """Close the connections to Redis and MailHog."""
+        if self.mirror is not None:
+            await self.mirror.close()
+        if self.mail is not None:
+            await self.mail.aclose()
+
+    async def keep(self, capture: Capture) -> None:
+        """Add a capture to the ring and to Redis, wake waiting API calls, and log one line."""
+        self.captures.add(capture)
+        persisted = await self.mirror.append(capture) if self.mirror is not None else None
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+        note = {None: "", True: ", persisted", False: ", not persisted (Redis down)"}[persisted]
+        sms = f", sms {capture.sms.sid} {capture.sms.status}" if capture.sms else ""
+        logger.info(
+            "Captured %s #%d for preview %s: %s %s answered %d, %d bytes%s%s",
+            capture.kind,
+            capture.seq,
+            self.settings.preview_id,
+            capture.method,
+            capture.path,
+            capture.response_status,
+            capture.size,
+            sms,
+            note,
+        )
+
+    async def clear(self) -> bool | None:
+        """Forget every capture; return whether Redis was cleared too (None without Redis)."""
+        self.captures.clear()
+        cleared = await self.mirror.clear() if self.mirror is not None else None
+        self._changed.set()
+        self._changed = asyncio.Event()
+        return cleared
+
+    async def changed(self, timeout: float) -> None:
+        """Return when a capture arrives or after `timeout` seconds, whichever is first.
+
+        `waiting` counts the calls inside this method, so tests can see a caller is parked.
+        """
+        event = self._changed
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            return
+        finally:
+            self.waiting -= 1
+
+    async def mail_snapshot(self, wanted: bool) -> MailSnapshot:
+        """The recent email, or an "off" snapshot when MailHog is not configured or not wanted."""
+        if self.mail is None or not wanted:
+            return MailSnapshot(status="off")
+        return await self.mail.recent()
+
+    def redis_status(self) -> str:
+        """ "off" without Redis, else whether the last exchange with it worked."""
+        if self.mirror is None:
+            return "off"
+        return "ok" if self.mirror.healthy else "error"
+
+
+def create_app(
+    settings: Settings, *, mail_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the inbox application. `mail_transport` lets tests stand in for MailHog."""
+    inbox = Inbox(settings, mail_transport=mail_transport)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await inbox.start()
+        try:
+            yield
+        finally:
+            await inbox.stop()
+
+    app = FastAPI(
+        title="Preview inbox",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.inbox = inbox
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "preview_id": settings.preview_id,
+            "captures": len(inbox.captures),
+            "cap": inbox.captures.cap,
+            "redis": inbox.redis_status(),
+        }
+
+    app.include_router(_page_router(inbox))
+    app.include_router(_api_router(inbox))
+    app.include_router(_twilio_router(inbox))
+    app.include_router(_capture_router(inbox))
+    return app
+
+
+def _require_reviewer(request: Request) -> None:
+    """Ask for basic auth when INBOX_USERNAME and INBOX_PASSWORD are set."""
+    settings: Settings = request.app.state.inbox.settings
+    if not settings.auth_enabled:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True)
+        except binascii.Error:
+            decoded = b""
+        username, separator, password = decoded.partition(b":")
+        # Both comparisons always run, so the time taken does not tell which one failed.
+        same_user = hmac.compare_digest(username, settings.username.encode("utf-8"))
+        same_password = hmac.compare_digest(password, settings.password.encode("utf-8"))
+        if separator and same_user & same_password:
+            return
+    raise HTTPException(
+        status_code=401,
+        detail="Authentication required",
+        headers={"WWW-Authenticate": 'Basic realm="preview inbox", charset="UTF-8"'},
+    )
+
+
+Reviewer = Depends(_require_reviewer)
+
+
+def _page_router(inbox: Inbox) -> APIRouter:
+    router = APIRouter(prefix=PAGE_PREFIX, dependencies=[Reviewer], include_in_schema=False)
+    page_headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-cache",
+    }
+    page = render_page(inbox.settings)
+    script = asset("app.js")
+    stylesheet = asset("style.css")
+
+    @router.get("")
+    async def page_without_slash() -> RedirectResponse:
+        return RedirectResponse(f"{PAGE_PREFIX}/", status_code=307)
+
+    @router.get("/")
+    async def show_page() -> HTMLResponse:
+        return HTMLResponse(page, headers=page_headers)
+
+    @router.get("/app.js")
+    async def show_script() -> Response:
+        return Response(script, media_type="text/javascript; charset=utf-8", headers=page_headers)
+
+    @router.get("/style.css")
+    async def show_stylesheet() -> Response:
+        return Response(stylesheet, media_type="text/css; charset=utf-8", headers=page_headers)
+
+    @router.api_route("/{rest:path}", methods=CAPTURED_METHODS)
+    async def page_not_found(rest: str) -> Response:
+        return JSONResponse({"detail": f"No page {PAGE_PREFIX}/{rest}"}, status_code=404)
+
+    return router
+
+
+def _api_router(inbox: Inbox) -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX, dependencies=[Reviewer])
+
+    @router.get("/events")
+    async def list_events(
+        request: Request,
+        *,
+        kind: Annotated[list[str] | None, Query(description="webhook, sms, email")] = None,
+        q: Annotated[str, Query(max_length=500)] = "",
+        path: Annotated[str, Query(max_length=2048)] = "",
+        method: Annotated[str, Query(max_length=20)] = "",
+        since: Annotated[datetime | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+        wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
+        at_least: Annotated[int, Query(alias="min", ge=1)] = 1,
+    ) -> Response:
+        """The timeline, newest first. With `wait`, hold the answer until `min` events match."""
+        query = EventQuery(
+            kinds=_kinds(kind),
+            text=q,
+            path=path,
+            method=method,
+            since=since.timestamp() if since is not None else None,
+            limit=limit,
+        )
+        deadline = time.monotonic() + wait
+        while True:
+            mail = await inbox.mail_snapshot("email" in query.kinds)
+            events = timeline(inbox.captures.newest_first(), mail.emails, query)
+            remaining = deadline - time.monotonic()
+            if len(events) >= at_least or remaining <= 0:
+                break
+            recheck = MAIL_RECHECK_SECONDS if inbox.mail is not None else remaining
+            await inbox.changed(min(remaining, recheck))
+
+        payload = {
+            "preview_id": inbox.settings.preview_id,
+            "count": len(events),
+            "events": events,
+            "captures": {"stored": len(inbox.captures), "cap": inbox.captures.cap},
+            "mail": {"status": mail.status, "error": mail.error, "total": mail.total},
+        }
+        return _json_with_etag(request, payload)
+
+    @router.delete("/events")
+    async def clear_events() -> dict[str, Any]:
+        """Forget every captured webhook and SMS (email stays in MailHog)."""
+        redis_cleared = await inbox.clear()
+        return {"cleared": True, "redis": redis_cleared}
+
+    @router.get("/responses")
+    async def list_rules() -> dict[str, Any]:
+        """The response rules in force, in matching order, with their answer counts."""
+        return {"rules": inbox.rules.describe()}
+
+    @router.put("/responses")
+    async def replace_rules(rules: list[ResponseRule]) -> dict[str, Any]:
+        """Put a new list of rules in force."""
+        inbox.rules.replace(rules)
+        logger.info("Response rules replaced: %d in force", len(rules))
+        return {"rules": inbox.rules.describe()}
+
+    @router.post("/responses", status_code=201)
+    async def add_rule(rule: ResponseRule) -> dict[str, Any]:
+        """Put a rule first, replacing a rule with the same path and method."""
+        inbox.rules.add(rule)
+        logger.info("Response rule added for %s %s", rule.method or "any method", rule.path)
+        return {"rules": inbox.rules.describe()}
+
+    @router.delete("/responses")
+    async def remove_rules(
+        path: Annotated[str | None, Query(max_length=2048)] = None,
+        method: Annotated[str | None, Query(max_length=20)] = None,
+    ) -> dict[str, Any]:
+        """Remove the rules for one path (and method), or every rule when no path is given."""
+        if path is None:
+            removed = len(inbox.rules.rules)
+            inbox.rules.clear()
+        else:
+            removed = inbox.rules.remove(path, method)
+        logger.info("Response rules removed: %d", removed)
+        return {"removed": removed, "rules": inbox.rules.describe()}
+
+    @router.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> dict[str, Any]:
+        """The API's OpenAPI description."""
+        schema: dict[str, Any] = request.app.openapi()
+        return schema
+
+    @router.api_route("/{rest:path}", methods=CAPTURED_METHODS, include_in_schema=False)
+    async def api_not_found(rest: str) -> Response:
+        return JSONResponse({"detail": f"No API endpoint {API_PREFIX}/{rest}"}, status_code=404)
+
+    return router
+
+
+def _kinds(raw: list[str] | None) -> frozenset[EventKind]:
+    if not raw:
+        return frozenset(EVENT_KINDS)
+    names = {name.strip() for item in raw for name in item.split(",") if name.strip()}
+    unknown = names - set(EVENT_KINDS)
+    if unknown:
+        raise HTTPException(
+            status_code=422,
+            detail=f"unknown kind {', '.join(sorted(unknown))}; use {', '.join(EVENT_KINDS)}",
+        )
+    return frozenset(kind for kind in EVENT_KINDS if kind in names)
+
+
+def _json_with_etag(request: Request, payload: dict[str, Any]) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _twilio_router(inbox: Inbox) -> APIRouter:
+    router = APIRouter(prefix=TWILIO_PREFIX, include_in_schema=False)
+    messages = "/Accounts/{account_sid}/Messages"
+
+    @router.post(f"{messages}.json")
+    async def send_message(account_sid: str, request: Request) -> Response:
+        body, size = await _read_body(request, inbox.settings.max_body_bytes)
+        fields = twilio.form_fields(request.headers.get("content-type"), body)
+        credentials = basic_username(request.headers.get("authorization", "")) is not None
+        error = twilio.check_send_request(fields, credentials, truncated=size > len(body))
+        message = twilio.build_message(account_sid, fields, error)
+        rule = inbox.rules.answer(request.method, request.url.path)
+        if rule is not None and rule.status >= 400:
+            message = replace(message, status="rejected")
+        status = rule.status if rule is not None else (error.status if error else 201)
+
+        capture = _capture(
+            inbox, request, kind="sms", body=body, size=size, status=status, rule=rule
+        )
+        capture = replace(capture, sms=message)
+        await inbox.keep(capture)
+
+        if rule is not None:
+            return await _rule_response(rule)
+        if error is not None:
+            return _twilio_error(error)
+        return JSONResponse(twilio.message_resource(capture), status_code=201)
+
+    @router.get(f"{messages}.json")
+    async def list_messages(account_sid: str, request: Request) -> Response:
+        if basic_username(request.headers.get("authorization", "")) is None:
+            return _twilio_error(twilio.NOT_AUTHENTICATED)
+        sent = [
+            capture
+            for capture in inbox.captures.newest_first()
+            if capture.sms is not None
+            and capture.sms.account_sid == account_sid
+            and capture.sms.status != "rejected"
+        ]
+        return JSONResponse(twilio.message_list(account_sid, sent))
+
+    @router.get(f"{messages}/{{message_sid}}.json")
+    async def fetch_message(account_sid: str, message_sid: str, request: Request) -> Response:
+        if basic_username(request.headers.get("authorization", "")) is None:
+            return _twilio_error(twilio.NOT_AUTHENTICATED)
+        capture = inbox.captures.find_sms(message_sid)
+        if (
+            capture is None
+            or capture.sms is None
+            or capture.sms.account_sid != account_sid
+            or capture.sms.status == "rejected"
+        ):
+            return _twilio_error(twilio.not_found(request.url.path))
+        return JSONResponse(twilio.message_resource(capture))
+
+    @router.api_route("/{rest:path}", methods=CAPTURED_METHODS)
+    async def twilio_not_found(request: Request) -> Response:
+        return _twilio_error(twilio.not_found(request.url.path))
+
+    return router
+
+
+def _twilio_error(error: twilio.TwilioError) -> Response:
+    headers = {"WWW-Authenticate": 'Basic realm="Twilio API"'} if error.status == 401 else None
+    return JSONResponse(error.as_json(), status_code=error.status, headers=headers)
+
+
+def _capture_router(inbox: Inbox) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.api_route("/{path:path}", methods=CAPTURED_METHODS)
+    async def capture_webhook(request: Request) -> Response:
+        if _is_browser_at_root(request):
+            return RedirectResponse(f"{PAGE_PREFIX}/", status_code=307)
+        body, size = await _read_body(request, inbox.settings.max_body_bytes)
+        rule = inbox.rules.answer(request.method, request.url.path)
+        status = rule.status if rule is not None else 200
+
+        capture = _capture(
+            inbox, request, kind="webhook", body=body, size=size, status=status, rule=rule
+        )
+        await inbox.keep(capture)
+
+        if rule is not None:
+            return await _rule_response(rule)
+        return JSONResponse({"captured": capture.seq})
+
+    return router
+
+
+def _is_browser_at_root(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and request.url.path == "/"
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+async def _read_body(request: Request, limit: int) -> tuple[bytes, int]:
+    """Read the whole request body; keep its first `limit` bytes and count all of them."""
+    kept = bytearray()
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        room = limit - len(kept)
+        if room > 0:
+            kept += chunk[:room]
+    return bytes(kept), size
+
+
+def _capture(
+    inbox: Inbox,
+    request: Request,
+    *,
+    kind: Kind,
+    body: bytes,
+    size: int,
+    status: int,
+    rule: ResponseRule | None,
+) -> Capture:
+    return Capture(
+        seq=inbox.captures.next_seq(),
+        kind=kind,
+        received=time.time(),
+        method=request.method,
+        path=request.url.path,
+        query=request.url.query,
+        headers=redact(request.headers.items()),
+        body=body,
+        size=size,
+        client=request.client.host if request.client else "",
+        response_status=status,
+        rule=rule.path if rule is not None else None,
+    )
+
+
+async def _rule_response(rule: ResponseRule) -> Response:
+    if rule.delay_ms:
+        await asyncio.sleep(rule.delay_ms / 1000)
+    return Response(
+        rule.body if rule.body else None,
+        status_code=rule.status,
+        headers=rule.headers,
+        media_type=rule.content_type if rule.body else None,
+    )

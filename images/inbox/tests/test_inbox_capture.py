@@ -1,0 +1,125 @@
+"""Webhook capture over HTTP: what is kept, what is answered, and which paths are not captured."""
+
+import base64
+import logging
+
+import pytest
+
+
+def test_capture_keeps_method_path_query_headers_and_body(client, read_events):
+    response = client.post(
+        "/hooks/orders/paid?attempt=2&source=worker",
+        content=b'{"order": 1042}',
+        headers={"Content-Type": "application/json", "X-Signature": "t=1,v1=abc"},
+    )
+
+    assert response.status_code == 200
+    [event] = read_events(client)
+    assert response.json() == {"captured": event["seq"]}
+    assert event["kind"] == "webhook"
+    assert event["method"] == "POST"
+    assert event["path"] == "/hooks/orders/paid"
+    assert event["query"] == "attempt=2&source=worker"
+    assert event["query_params"] == [["attempt", "2"], ["source", "worker"]]
+    assert ["x-signature", "t=1,v1=abc"] in event["headers"]
+    assert event["content_type"] == "application/json"
+    assert event["body"] == '{"order": 1042}'
+    assert event["body_encoding"] == "utf-8"
+    assert event["size"] == 15
+    assert event["truncated"] is False
+    assert event["response"] == {"status": 200, "rule": None}
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
+def test_every_common_method_is_captured(client, read_events, method):
+    response = client.request(method, "/hooks/any")
+
+    assert response.status_code == 200
+    [event] = read_events(client)
+    assert (event["method"], event["path"]) == (method, "/hooks/any")
+
+
+def test_body_over_the_limit_is_cut_and_its_full_size_recorded(make_client, read_events):
+    client = make_client(max_body_bytes=10)
+
+    client.post("/hooks/big", content=b"0123456789abcdefghij")
+
+    [event] = read_events(client)
+    assert event["body"] == "0123456789"
+    assert event["size"] == 20
+    assert event["truncated"] is True
+
+
+def test_binary_body_is_returned_as_base64(client, read_events):
+    payload = bytes([0xFF, 0x00, 0xFE, 0x80])
+
+    client.post("/hooks/binary", content=payload)
+
+    [event] = read_events(client)
+    assert event["body_encoding"] == "base64"
+    assert base64.b64decode(event["body"]) == payload
+
+
+@pytest.mark.parametrize(
+    ("header", "shown"),
+    [
+        pytest.param(
+            "Basic " + base64.b64encode(b"hook-user:s3cret").decode(),
+            "Basic hook-user:(hidden)",
+            id="basic",
+        ),
+        pytest.param("Bearer s3cret-token", "Bearer (hidden)", id="bearer"),
+    ],
+)
+def test_credentials_in_captured_headers_are_hidden(client, read_events, header, shown):
+    client.post("/hooks/secured", headers={"Authorization": header})
+
+    [event] = read_events(client)
+    assert ["authorization", shown] in event["headers"]
+    assert "s3cret" not in client.get("/api/events").text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/hooks", id="api-prefix"),
+        pytest.param("/_inbox/hooks", id="page-prefix"),
+    ],
+)
+def test_reserved_prefixes_are_not_captured(client, read_events, path):
+    response = client.post(path, content=b"x")
+
+    assert response.status_code == 404
+    assert read_events(client) == []
+
+
+def test_health_is_not_captured(client, read_events):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert read_events(client) == []
+
+
+def test_browser_at_root_is_sent_to_the_page_and_other_root_requests_are_captured(
+    client, read_events
+):
+    browser = client.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+    posted = client.post("/", content=b"ping")
+
+    assert browser.status_code == 307
+    assert browser.headers["location"] == "/_inbox/"
+    assert posted.status_code == 200
+    assert [event["path"] for event in read_events(client)] == ["/"]
+
+
+def test_one_log_line_per_capture_names_the_preview(client, caplog):
+    with caplog.at_level(logging.INFO, logger="preview_inbox"):
+        client.post("/hooks/a?token=hidden-in-query", content=b"1")
+        client.post("/hooks/b", content=b"2")
+
+    lines = [record.getMessage() for record in caplog.records if "Captured" in record.getMessage()]
+    assert len(lines) == 2
+    assert all("shop-pr-42" in line for line in lines)
+    assert "/hooks/a" in lines[0]
+    assert "hidden-in-query" not in lines[0]

@@ -1,0 +1,167 @@
+"""The MailHog reader, against a message list recorded from a real MailHog."""
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from preview_inbox.mailhog import MailHogError, MailHogReader, parse_messages
+
+MAILHOG = "http://mailhog.preview.test:8025"
+
+
+def test_recorded_list_parses_into_readable_email(mailhog_payload):
+    emails, total = parse_messages(json.loads(mailhog_payload))
+
+    assert total == 2
+    newest, oldest = emails
+    assert newest.subject == "Réinitialisez votre mot de passe"
+    assert newest.sender == "Shop <no-reply@shop.example>"
+    assert newest.recipients == ("grace@customer.example", "audit@shop.example")
+    assert newest.text_type == "plain"
+    assert "réinitialiser votre mot de passe : https://shop.example/reset/abc" in newest.text
+    assert "\r" not in newest.text
+    assert oldest.subject == "Your order #1042 has shipped"
+    assert oldest.text.startswith("Hello Ada,")
+    assert oldest.size == 252
+
+
+def test_creation_time_keeps_microseconds_of_mailhogs_nanoseconds(mailhog_payload):
+    emails, _ = parse_messages(json.loads(mailhog_payload))
+
+    assert datetime.fromtimestamp(emails[0].received, UTC) == datetime(
+        2026, 12, 3, 18, 44, 53, 304392, tzinfo=UTC
+    )
+
+
+def test_html_only_message_shows_its_source(mailhog_payload):
+    payload = json.loads(mailhog_payload)
+    item = payload["items"][1]
+    item["Raw"]["Data"] = (
+        "From: a@shop.example\r\nSubject: Hi\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        "<p>Hello <b>Ada</b></p>"
+    )
+
+    [email] = parse_messages({"items": [item]})[0]
+
+    assert (email.text_type, email.text) == ("html", "<p>Hello <b>Ada</b></p>")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param([], id="not-an-object"),
+        pytest.param({"total": 1}, id="no-items"),
+        pytest.param({"items": [{"Raw": {"Data": "x"}}]}, id="no-id"),
+        pytest.param({"items": [{"ID": "a@b"}]}, id="no-raw"),
+    ],
+)
+def test_unexpected_shapes_are_refused(payload):
+    with pytest.raises(MailHogError):
+        parse_messages(payload)
+
+
+def read(reader):
+    return asyncio.run(_read_and_close(reader))
+
+
+async def _read_and_close(reader):
+    try:
+        return await reader.recent()
+    finally:
+        await reader.aclose()
+
+
+def test_reader_calls_the_v2_messages_endpoint_with_its_limit(mailhog_transport):
+    snapshot = read(MailHogReader(MAILHOG, 25, transport=mailhog_transport))
+
+    assert snapshot.status == "ok"
+    assert len(snapshot.emails) == 2
+    [request] = mailhog_transport.requests
+    assert request.url.path == "/api/v2/messages"
+    assert request.url.params["limit"] == "25"
+
+
+def test_reader_caches_within_its_ttl(mailhog_transport):
+    async def twice():
+        reader = MailHogReader(MAILHOG, 25, ttl=60, transport=mailhog_transport)
+        try:
+            return await reader.recent(), await reader.recent()
+        finally:
+            await reader.aclose()
+
+    first, second = asyncio.run(twice())
+
+    assert first is second
+    assert len(mailhog_transport.requests) == 1
+
+
+def test_reader_reports_an_error_status_without_the_url_credentials(mailhog_transport):
+    mailhog_transport.status = 500
+    reader = MailHogReader(
+        "http://user:hunter2@mailhog.preview.test", 5, transport=mailhog_transport
+    )
+
+    snapshot = read(reader)
+
+    assert snapshot.status == "error"
+    assert "answered 500" in snapshot.error
+    assert "hunter2" not in snapshot.error
+    assert snapshot.emails == ()
+
+
+def test_reader_reports_an_unreachable_mailhog():
+    def refuse(request):
+        raise httpx.ConnectError("connection refused", request=request)
+
+    snapshot = read(MailHogReader(MAILHOG, 5, transport=httpx.MockTransport(refuse)))
+
+    assert snapshot.status == "error"
+    assert "unreachable" in snapshot.error
+
+
+def test_reader_reports_a_list_it_cannot_read():
+    garbage = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>proxy</html>"))
+
+    snapshot = read(MailHogReader(MAILHOG, 5, transport=garbage))
+
+    assert snapshot.status == "error"
+    assert "unreadable" in snapshot.error
+
+
+def test_email_joins_captures_in_one_timeline(make_client, mailhog_transport, read_events):
+    client = make_client(mailhog_url=MAILHOG, transport=mailhog_transport)
+    client.post("/hooks/shipped", content=b"{}")
+
+    timeline = read_events(client)
+
+    assert [event["kind"] for event in timeline] == ["webhook", "email", "email"]
+    assert timeline[1]["subject"] == "Réinitialisez votre mot de passe"
+    assert timeline[2]["to"] == ["ada@customer.example"]
+
+
+def test_search_and_kind_filters_apply_to_email(make_client, mailhog_transport, read_events):
+    client = make_client(mailhog_url=MAILHOG, transport=mailhog_transport)
+    client.post("/hooks/order", content=b"order 1042 paid")
+
+    found = read_events(client, q="1042")
+    only_email = read_events(client, q="1042", kind="email")
+    by_path = read_events(client, path="/hooks/*")
+
+    assert [event["kind"] for event in found] == ["webhook", "email"]
+    assert [event["subject"] for event in only_email] == ["Your order #1042 has shipped"]
+    assert [event["kind"] for event in by_path] == ["webhook"]
+
+
+def test_mailhog_failure_shows_in_the_api_and_captures_still_list(make_client, read_events):
+    down = httpx.MockTransport(lambda request: httpx.Response(502, text="bad gateway"))
+    client = make_client(mailhog_url=MAILHOG, transport=down)
+    client.post("/hooks/x")
+
+    answer = client.get("/api/events").json()
+
+    assert answer["mail"]["status"] == "error"
+    assert "502" in answer["mail"]["error"]
+    assert [event["kind"] for event in answer["events"]] == ["webhook"]

@@ -1,0 +1,77 @@
+"""`python -m preview_inbox` as the job runs it: environment settings, one log line per capture."""
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def inbox_environment(**variables):
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("INBOX_")}
+    environ.update(variables)
+    return environ
+
+
+def test_module_serves_with_settings_from_the_environment(tmp_path, poll, basic_auth, unused_port):
+    port = unused_port
+    log = tmp_path / "inbox.log"
+    environ = inbox_environment(
+        INBOX_PREVIEW_ID="shop-pr-42",
+        INBOX_USERNAME="reviewer",
+        INBOX_PASSWORD="never-logged-pw",
+        INBOX_CAP="5",
+    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "preview_inbox", "--port", str(port)],
+            env=environ,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        if process.poll() is not None:
+            pytest.fail(f"the inbox exited with {process.returncode}: {log.read_text()}")
+        try:
+            return httpx.get(f"{base}/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        poll(healthy, "the inbox to answer /healthz")
+        captured = httpx.post(f"{base}/hooks/paid", content=b"{}")
+        listed = httpx.get(f"{base}/api/events", headers=basic_auth("reviewer", "never-logged-pw"))
+        health = httpx.get(f"{base}/healthz").json()
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+    assert captured.status_code == 200
+    assert [event["path"] for event in listed.json()["events"]] == ["/hooks/paid"]
+    assert (health["preview_id"], health["cap"]) == ("shop-pr-42", 5)
+    output = log.read_text()
+    capture_lines = [line for line in output.splitlines() if "Captured" in line]
+    assert len(capture_lines) == 1
+    assert "shop-pr-42" in capture_lines[0]
+    assert "/hooks/paid" in capture_lines[0]
+    assert "never-logged-pw" not in output
+    assert "/api/events" not in output
+
+
+def test_module_refuses_bad_settings_with_exit_code_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "preview_inbox"],
+        env=inbox_environment(INBOX_CAP="lots"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "INBOX_CAP must be an integer" in result.stderr

@@ -1,0 +1,149 @@
+"""Per-path response rules: matching, counted answers, configuration at start and at runtime."""
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from preview_inbox import app as inbox_app
+from preview_inbox.rules import ResponseRule, RuleSet
+
+
+@pytest.mark.parametrize(
+    ("rule", "method", "path", "expected"),
+    [
+        pytest.param({"path": "/hooks/paid"}, "POST", "/hooks/paid", True, id="exact"),
+        pytest.param({"path": "/hooks/paid"}, "POST", "/hooks/paid/2", False, id="exact-only"),
+        pytest.param({"path": "/hooks/*"}, "POST", "/hooks/a/b", True, id="star-crosses-slash"),
+        pytest.param({"path": "/hooks/?"}, "POST", "/hooks/ab", False, id="question-one-char"),
+        pytest.param({"path": "*"}, "GET", "/anything", True, id="catch-all"),
+        pytest.param({"path": "/h", "method": "post"}, "POST", "/h", True, id="method-any-case"),
+        pytest.param({"path": "/h", "method": "PUT"}, "POST", "/h", False, id="other-method"),
+    ],
+)
+def test_rule_matching(rule, method, path, expected):
+    assert ResponseRule(**rule).matches(method, path) is expected
+
+
+def test_first_matching_rule_answers_and_counted_rules_step_aside():
+    rules = RuleSet(
+        [
+            ResponseRule(path="/hooks/*", status=503, times=2),
+            ResponseRule(path="/hooks/*", status=202),
+        ]
+    )
+
+    statuses = [rules.answer("POST", "/hooks/x").status for _ in range(4)]
+
+    assert statuses == [503, 503, 202, 202]
+    assert [(item["answered"], item["exhausted"]) for item in rules.describe()] == [
+        (2, True),
+        (2, False),
+    ]
+
+
+def test_added_rule_goes_first_and_replaces_its_twin():
+    rules = RuleSet([ResponseRule(path="/a", status=500), ResponseRule(path="/b", status=500)])
+
+    rules.add(ResponseRule(path="/b", status=201))
+
+    assert [(rule.path, rule.status) for rule in rules.rules] == [("/b", 201), ("/a", 500)]
+
+
+def test_no_rule_means_no_answer():
+    assert RuleSet().answer("POST", "/hooks") is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        pytest.param({"path": "hooks"}, "must start with", id="relative-path"),
+        pytest.param({"path": "/h", "status": 99}, "greater than or equal to 200", id="status-low"),
+        pytest.param({"path": "/h", "status": 600}, "less than or equal to 599", id="status-high"),
+        pytest.param({"path": "/h", "status": 204, "body": "x"}, "cannot carry a body", id="204"),
+        pytest.param({"path": "/h", "delay_ms": 600_000}, "less than or equal to", id="delay"),
+        pytest.param({"path": "/h", "times": 0}, "greater than or equal to 1", id="times"),
+        pytest.param({"path": "/h", "headers": {"Content-Length": "1"}}, "set by", id="framing"),
+        pytest.param({"path": "/h", "headers": {"X-A": "1\r\nX-B: 2"}}, "line break", id="crlf"),
+        pytest.param({"path": "/h", "stauts": 500}, "Extra inputs", id="typo"),
+    ],
+)
+def test_invalid_rules_are_refused(rule, problem):
+    with pytest.raises(ValidationError, match=problem):
+        ResponseRule(**rule)
+
+
+def test_rule_sets_status_body_type_and_headers(client):
+    client.post(
+        "/api/responses",
+        json={
+            "path": "/hooks/paid",
+            "status": 409,
+            "body": '{"error": "duplicate"}',
+            "content_type": "application/json",
+            "headers": {"Retry-After": "30"},
+        },
+    )
+
+    response = client.post("/hooks/paid", content=b"{}")
+
+    assert response.status_code == 409
+    assert response.json() == {"error": "duplicate"}
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["retry-after"] == "30"
+
+
+def test_capture_records_the_answer_given(client, read_events):
+    client.put("/api/responses", json=[{"path": "/hooks/*", "status": 500, "times": 1}])
+
+    client.post("/hooks/retry", content=b"1")
+    client.post("/hooks/retry", content=b"1")
+
+    answers = [event["response"] for event in read_events(client)]
+    assert answers == [{"status": 200, "rule": None}, {"status": 500, "rule": "/hooks/*"}]
+
+
+def test_delay_is_applied_before_answering(client, monkeypatch):
+    delays = []
+
+    async def record_sleep(seconds):
+        delays.append(seconds)
+
+    monkeypatch.setattr(inbox_app.asyncio, "sleep", record_sleep)
+    client.post("/api/responses", json={"path": "/slow", "status": 504, "delay_ms": 1500})
+
+    response = client.post("/slow")
+
+    assert response.status_code == 504
+    assert delays == [1.5]
+
+
+def test_rules_from_settings_are_in_force_at_start(make_client):
+    client = make_client(responses=(ResponseRule(path="/hooks/*", status=503),))
+
+    assert client.post("/hooks/x").status_code == 503
+    assert client.get("/api/responses").json()["rules"][0]["path"] == "/hooks/*"
+
+
+def test_runtime_rules_can_be_listed_replaced_and_removed(client):
+    client.put(
+        "/api/responses",
+        json=[{"path": "/a", "status": 500}, {"path": "/b", "method": "POST", "status": 502}],
+    )
+    removed = client.delete("/api/responses", params={"path": "/b", "method": "post"}).json()
+
+    assert removed["removed"] == 1
+    assert [rule["path"] for rule in client.get("/api/responses").json()["rules"]] == ["/a"]
+    assert client.delete("/api/responses").json()["removed"] == 1
+    assert client.get("/api/responses").json()["rules"] == []
+    assert client.post("/a").status_code == 200
+
+
+def test_invalid_runtime_rule_is_refused_and_changes_nothing(client):
+    client.put("/api/responses", json=[{"path": "/a", "status": 500}])
+
+    response = client.put("/api/responses", json=[{"path": "/b", "status": 700}])
+
+    assert response.status_code == 422
+    assert json.dumps(response.json()).count("599") >= 1
+    assert [rule["path"] for rule in client.get("/api/responses").json()["rules"]] == ["/a"]
