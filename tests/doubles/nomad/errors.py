@@ -14,6 +14,14 @@ class ApiError(Exception):
         self.message = message
 
 
+class JobValidationError(ApiError):
+    """A job the admission chain refuses: a 500 whose body is the rendered `errors`."""
+
+    def __init__(self, errors: MultiError) -> None:
+        super().__init__(500, errors.render())
+        self.errors = errors
+
+
 PERMISSION_DENIED = "Permission denied"
 
 

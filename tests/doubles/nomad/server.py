@@ -155,7 +155,10 @@ class NomadDouble:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="nomad-double", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="nomad-double",
+            daemon=True,
         )
         self._thread.start()
 
@@ -341,6 +344,9 @@ class NomadDouble:
                 return handler(request), ""
             except ApiError as exc:
                 return Response(status=exc.status), exc.message
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                logger.exception("nomad double: internal error serving %s %s", method, path)
+                return Response(status=500), f"nomad API double internal error: {exc!r}"
 
     def _match(self, path: str) -> tuple[Route | None, dict[str, str]]:
         for route in self._routes:

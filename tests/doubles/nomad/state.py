@@ -20,7 +20,7 @@ from typing import Any
 from . import bexpr, diff, jobs, scheduler
 from .acl import Acl, PolicyError, parse_rules
 from .cron import parse_cron
-from .errors import ApiError, MultiError, render_warnings
+from .errors import ApiError, JobValidationError, MultiError, render_warnings
 
 NAMESPACE_NAME = re.compile(r"^[a-zA-Z0-9-]{1,128}$")
 VARIABLE_PATH = re.compile(r"^[a-zA-Z0-9-_~/]{1,128}$")
@@ -277,7 +277,7 @@ class Store:
         problems, warnings = jobs.validate(job, vault_enabled=True)
         errors.extend(problems)
         if errors:
-            raise ApiError(500, errors.render())
+            raise JobValidationError(errors)
         return job, warnings
 
     def _namespace_capabilities(
@@ -542,11 +542,10 @@ class Store:
         """POST /v1/validate/job: the admission chain, reported instead of refused."""
         try:
             _job, warnings = self.admit(api_job, namespace)
-        except ApiError as exc:
-            errors = _top_level_lines(exc.message)
+        except JobValidationError as exc:
             return {
                 "DriverConfigValidated": True,
-                "ValidationErrors": errors,
+                "ValidationErrors": exc.errors.lines(),
                 "Error": exc.message,
                 "Warnings": "",
             }
@@ -931,16 +930,6 @@ def _child_spec(parent: dict[str, Any], child_id: str) -> dict[str, Any]:
             or None,
         }
     return child
-
-
-def _top_level_lines(message: str) -> list[str]:
-    """Split a rendered go-multierror into its top-level points."""
-    lines = message.split("\n\t* ")
-    if len(lines) <= 1:
-        return [message]
-    points = [line for line in lines[1:]]
-    points[-1] = points[-1].rstrip("\n")
-    return points
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:
