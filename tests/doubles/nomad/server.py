@@ -67,6 +67,7 @@ class Request:
     raw_body: bytes
     token: str
     acl: Acl
+    params: dict[str, str]
 
     def namespace(self, default: str = "default") -> str:
         return self.query.get("namespace") or default
@@ -339,8 +340,7 @@ class NomadDouble:
                     token = headers["authorization"][len("Bearer ") :]
                 self._check_query(query)
                 acl = self.store.resolve(token)
-                request = Request(method, path, query, body, token, acl)
-                request.query.update({f":{k}": v for k, v in params.items()})
+                request = Request(method, path, dict(query), body, token, acl, params)
                 return handler(request), ""
             except ApiError as exc:
                 return Response(status=exc.status), exc.message
@@ -623,7 +623,7 @@ class _Endpoints:
         return Response(body=self.store.validate_job(body["Job"], namespace))
 
     def job_specific(self, req: Request) -> Response:
-        rest = req.query[":rest"]
+        rest = req.params["rest"]
         suffixes: list[tuple[str, Callable[[Request, str], Response]]] = [
             ("/evaluate", self.evaluate),
             ("/allocations", self.job_allocations),
@@ -833,14 +833,14 @@ class _Endpoints:
         return self._page(req, found, lambda a: a["ID"], self.store.table_index("allocs"))
 
     def get_allocation(self, req: Request) -> Response:
-        alloc = self.store.allocs.get(req.query[":id"])
+        alloc = self.store.allocs.get(req.params["id"])
         if alloc is None:
             raise ApiError(404, "alloc not found")
         req.require(alloc["Namespace"], "read-job")
         return Response(body=scheduler.public(alloc), index=alloc["ModifyIndex"], query_meta=True)
 
     def stop_allocation(self, req: Request) -> Response:
-        alloc = self.store.allocs.get(req.query[":id"])
+        alloc = self.store.allocs.get(req.params["id"])
         if alloc is None:
             raise ApiError(404, "alloc not found")
         req.require(alloc["Namespace"], "alloc-lifecycle")
@@ -858,7 +858,7 @@ class _Endpoints:
         )
 
     def get_evaluation(self, req: Request) -> Response:
-        found = self.store.evals.get(req.query[":id"])
+        found = self.store.evals.get(req.params["id"])
         if found is None:
             raise ApiError(404, "eval not found")
         req.require(found["Namespace"], "read-job")
@@ -871,14 +871,14 @@ class _Endpoints:
         return self._page(req, found, lambda d: d["ID"], self.store.table_index("deployment"))
 
     def get_deployment(self, req: Request) -> Response:
-        found = self.store.deployments.get(req.query[":id"])
+        found = self.store.deployments.get(req.params["id"])
         if found is None:
             raise ApiError(404, "deployment not found")
         req.require(found["Namespace"], "read-job")
         return Response(body=found, index=found["ModifyIndex"], query_meta=True)
 
     def deployment_allocations(self, req: Request) -> Response:
-        found = self.store.deployments.get(req.query[":id"])
+        found = self.store.deployments.get(req.params["id"])
         if found is None:
             return Response(body=[], index=self.store.table_index("allocs"), query_meta=True)
         req.require(found["Namespace"], "read-job")
@@ -890,9 +890,9 @@ class _Endpoints:
         return Response(body=allocs, index=self.store.table_index("allocs"), query_meta=True)
 
     def fail_deployment(self, req: Request) -> Response:
-        found = self.store.deployments.get(req.query[":id"])
+        found = self.store.deployments.get(req.params["id"])
         if found is None:
-            raise ApiError(500, f"deployment not found: {req.query[':id']}")
+            raise ApiError(500, f"deployment not found: {req.params['id']}")
         req.require(found["Namespace"], "submit-job", "fail-deployment")
         if found["Status"] != "running":
             raise ApiError(500, "can't fail terminal deployment")
@@ -922,7 +922,7 @@ class _Endpoints:
         return Response(body=found, index=self.store.table_index("namespaces"), query_meta=True)
 
     def get_namespace(self, req: Request) -> Response:
-        name = req.query[":name"]
+        name = req.params["name"]
         if not (req.acl.management or req.acl.capabilities(name)):
             raise denied()
         found = self.store.namespaces.get(name)
@@ -932,7 +932,7 @@ class _Endpoints:
 
     def upsert_namespace(self, req: Request) -> Response:
         body = wire.decode(req.raw_body, "Namespace") or {}
-        name = req.query.get(":name")
+        name = req.params.get("name")
         if name is not None and body.get("Name") != name:
             raise ApiError(400, "Namespace name does not match request path")
         req.require_management()
@@ -941,7 +941,7 @@ class _Endpoints:
 
     def delete_namespace(self, req: Request) -> Response:
         req.require_management()
-        index = self.store.delete_namespace(req.query[":name"])
+        index = self.store.delete_namespace(req.params["name"])
         return Response(empty=True, index=index)
 
     # Variables -----------------------------------------------------------------------------
@@ -976,7 +976,7 @@ class _Endpoints:
 
     def get_variable(self, req: Request) -> Response:
         namespace = req.namespace()
-        path = req.query[":path"]
+        path = req.params["path"]
         if not req.acl.allows_variable(namespace, path, "read"):
             raise denied()
         found = self.store.variables.get((namespace, path))
@@ -986,7 +986,7 @@ class _Endpoints:
 
     def put_variable(self, req: Request) -> Response:
         namespace = req.namespace()
-        path = req.query[":path"]
+        path = req.params["path"]
         body = wire.decode(req.raw_body, "Variable") or {}
         cas = self._cas(req)
         locks = [op for op in ("lock-acquire", "lock-release", "lock-renew") if op in req.query]
@@ -1008,7 +1008,7 @@ class _Endpoints:
 
     def delete_variable(self, req: Request) -> Response:
         namespace = req.namespace()
-        path = req.query[":path"]
+        path = req.params["path"]
         cas = self._cas(req)
         if not req.acl.allows_variable(namespace, path, "destroy"):
             raise denied()
@@ -1041,7 +1041,7 @@ class _Endpoints:
 
     def get_policy(self, req: Request) -> Response:
         self._acl_on()
-        name = req.query[":name"]
+        name = req.params["name"]
         held = (self.store.token_for(req.token) or {}).get("Policies") or []
         if not req.acl.management and name not in held:
             raise denied()
@@ -1052,7 +1052,7 @@ class _Endpoints:
 
     def upsert_policy(self, req: Request) -> Response:
         self._acl_on()
-        name = req.query[":name"]
+        name = req.params["name"]
         body = wire.decode(req.raw_body, "ACLPolicy") or {}
         if body.get("Name") != name:
             raise ApiError(400, "ACL policy name does not match request path")
@@ -1063,7 +1063,7 @@ class _Endpoints:
     def delete_policy(self, req: Request) -> Response:
         self._acl_on()
         req.require_management()
-        self.store.policies.pop(req.query[":name"], None)
+        self.store.policies.pop(req.params["name"], None)
         return Response(empty=True, index=self.store.bump("acl_policy"))
 
     def list_tokens(self, req: Request) -> Response:
@@ -1091,7 +1091,7 @@ class _Endpoints:
 
     def get_token(self, req: Request) -> Response:
         self._acl_on()
-        token = self.store.tokens.get(req.query[":accessor"])
+        token = self.store.tokens.get(req.params["accessor"])
         own = self.store.token_for(req.token)
         if not req.acl.management and (
             own is None or token is None or own["AccessorID"] != token["AccessorID"]
@@ -1104,7 +1104,7 @@ class _Endpoints:
     def update_token(self, req: Request) -> Response:
         self._acl_on()
         req.require_management()
-        accessor = req.query[":accessor"]
+        accessor = req.params["accessor"]
         token = self.store.tokens.get(accessor)
         if token is None:
             raise ApiError(400, f"cannot find token {accessor}")
@@ -1119,7 +1119,7 @@ class _Endpoints:
     def delete_token(self, req: Request) -> Response:
         self._acl_on()
         req.require_management()
-        accessor = req.query[":accessor"]
+        accessor = req.params["accessor"]
         if accessor not in self.store.tokens:
             raise ApiError(400, f"Cannot delete nonexistent tokens: {accessor}")
         del self.store.tokens[accessor]
