@@ -16,6 +16,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.nomad_previews.previews.plugins.module_utils.hcl import (
     format_duration,
     hcl_string,
+    hcl_text,
     hcl_value,
     parse_duration,
 )
@@ -96,6 +97,19 @@ def hcl_value_filter(value: object) -> str:
         return hcl_value(value)
 
 
+def hcl_text_filter(value: object, indent: int = 0) -> str:
+    """Return a multi-line string as an indented heredoc, anything else as by hcl_string.
+
+    name: hcl_text
+    input: a single value, and the column of the heredoc body.
+    returns: ``<<-EOT`` text when that gives the value back exactly, else a quoted literal.
+    errors: as hcl_string.
+    example: ``data = {{ body | nomad_previews.previews.hcl_text(8) }}``
+    """
+    with _filter_errors():
+        return hcl_text(value, indent)
+
+
 def duration_seconds_filter(value: str | int) -> int:
     """Return a Go duration (``"1m30s"``) or a number of seconds as whole seconds.
 
@@ -131,6 +145,7 @@ class FilterModule:
             "preview_identity": preview_identity_filter,
             "hcl_string": hcl_string_filter,
             "hcl_value": hcl_value_filter,
+            "hcl_text": hcl_text_filter,
             "duration_seconds": duration_seconds_filter,
             "go_duration": go_duration_filter,
         }

@@ -61,6 +61,36 @@ def hcl_string(value: object) -> str:
     return '"' + escaped.replace("${", "$${").replace("%{", "%%{") + '"'
 
 
+def hcl_text(value: object, indent: int = 0) -> str:
+    """Return a multi-line string as an indented HCL heredoc, any other value as ``hcl_string``.
+
+    A heredoc (``<<-EOT``) reads like the file it will become, which suits Nomad template
+    bodies. It is used only when it gives back ``str(value)`` exactly: the text ends with a
+    newline, has at least two lines, and no line is empty, carries a tab, a control
+    character or trailing blanks, or is the marker itself. ``${`` and ``%{`` are doubled as in
+    ``hcl_string``; backslashes need no escape in a heredoc. ``indent`` is the column of the
+    body and of the closing marker, which ``<<-`` strips again.
+    """
+    quoted = hcl_string(value)  # the same refusals as a quoted string
+    text = str(value)
+    lines = text.split("\n")[:-1]
+    plain = all(
+        line
+        and line == line.rstrip()
+        and line.strip() != "EOT"
+        and all(character == " " or character.isprintable() for character in line)
+        for line in lines
+    )
+    # `<<-` strips the indentation all lines share, so one line must start at column 0.
+    plain = plain and any(not line.startswith(" ") for line in lines)
+    if isinstance(value, bool) or not (text.endswith("\n") and len(lines) >= 2 and plain):
+        return quoted
+
+    pad = " " * indent
+    body = "".join(f"{pad}{line}\n" for line in lines)
+    return "<<-EOT\n" + body.replace("${", "$${").replace("%{", "%%{") + f"{pad}EOT"
+
+
 def hcl_value(value: object) -> str:
     """Return ``value`` as an HCL2 expression: bool, whole number, string or list of these.
 

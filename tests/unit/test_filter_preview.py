@@ -33,6 +33,7 @@ def test_filter_module_exposes_exactly_the_documented_filters() -> None:
         "preview_identity",
         "hcl_string",
         "hcl_value",
+        "hcl_text",
         "duration_seconds",
         "go_duration",
     }

@@ -1,0 +1,265 @@
+"""App profile rules: presets, queue isolation, schedules, the timeout chain."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from ansible_collections.nomad_previews.previews.plugins.module_utils.presets import PRESETS
+from ansible_collections.nomad_previews.previews.plugins.module_utils.profile import (
+    ProfileError,
+    check_profile,
+    check_timeouts,
+)
+
+BASE: dict[str, Any] = {
+    "framework": "sidekiq",
+    "image": "ghcr.io/acme/shop:1",
+    "schedules": [{"name": "digest", "cron": "0 3 * * *", "command": ["rake", "digest"]}],
+}
+
+
+def profile(**changes: Any) -> dict[str, Any]:
+    app = copy.deepcopy(BASE)
+    app.update(changes)
+    return app
+
+
+def test_defaults_are_filled_and_smaller_than_production() -> None:
+    checked = check_profile(profile())
+
+    assert checked["queue"] == {"backend": "redis", "image": "", "url_var": "REDIS_URL"}
+    assert checked["worker"]["count"] == 1
+    assert checked["worker"]["concurrency"] == 2
+    assert checked["worker"]["command"] == ["bundle", "exec", "sidekiq"]
+    assert checked["web"] is None
+    assert checked["mail"]["server"] == "mailhog"
+    assert checked["timeouts"] == {
+        "job": 300,
+        "drain": 20,
+        "drain_margin": 5,
+        "kill": 25,
+        "max_kill": 30,
+        "idle": 48 * 3600,
+        "progress_deadline": 600,
+    }
+
+
+def test_schedules_are_disabled_unless_opted_in() -> None:
+    app = profile(
+        schedules=[
+            {"name": "digest", "cron": "0 3 * * *", "command": ["rake", "digest"]},
+            {"name": "cleanup", "cron": "@daily", "command": ["rake", "cleanup"]},
+        ]
+    )
+
+    checked = check_profile(app, ["cleanup"])
+
+    assert [(s["name"], s["enabled"]) for s in checked["schedules"]] == [
+        ("digest", False),
+        ("cleanup", True),
+    ]
+
+
+@pytest.mark.parametrize("framework", sorted(PRESETS))
+def test_every_preset_checks_with_its_default_backend(framework: str) -> None:
+    checked = check_profile(profile(framework=framework))
+
+    assert checked["queue"]["backend"] == PRESETS[framework].default_backend
+    assert checked["queue"]["url_var"] == PRESETS[framework].queue_url_var
+
+
+REFUSALS = [
+    pytest.param(
+        {"framework": "resque"},
+        (),
+        "preview_app.framework 'resque' is not supported: choose one of bullmq, celery, "
+        "dramatiq, goodjob, hangfire, oban, rq, sidekiq",
+        id="unknown-framework",
+    ),
+    pytest.param(
+        {"queue": {"backend": "postgres"}},
+        (),
+        "preview_app.queue.backend 'postgres' is not supported by sidekiq: choose one of redis",
+        id="backend-not-in-preset",
+    ),
+    pytest.param(
+        {"queue": {"url": "redis://shared-redis:6379/3"}},
+        (),
+        "preview_app.queue.url is refused: a preview always runs its own queue job and wires "
+        "REDIS_URL to it; remove the url",
+        id="queue-url-given",
+    ),
+    pytest.param(
+        {"env": {"CACHE_URL": "redis://shared-redis.internal:6379/0"}},
+        (),
+        "preview_app.env.CACHE_URL points outside the preview (redis:// URL): queue and "
+        "database URLs are wired to the preview's own queue job",
+        id="env-points-at-shared-redis",
+    ),
+    pytest.param(
+        {"worker": {"env": {"REDIS_URL": "redis://localhost"}}},
+        (),
+        "preview_app.worker.env.REDIS_URL is refused: the queue URL is wired to the preview's "
+        "own queue job; a preview never shares a queue",
+        id="env-sets-queue-var",
+    ),
+    pytest.param(
+        {"env": {"PREVIEW_ENV": "0"}},
+        (),
+        "preview_app.env.PREVIEW_ENV is set by the preview itself and cannot be overridden",
+        id="env-overrides-preview-flag",
+    ),
+    pytest.param(
+        {"env": {"BAD-NAME": "x"}},
+        (),
+        "preview_app.env: variable name 'BAD-NAME' is invalid: use letters, digits and '_', "
+        "not starting with a digit",
+        id="env-name",
+    ),
+    pytest.param(
+        {"image": ""},
+        (),
+        "preview_app.worker.image is required (or set preview_app.image for every process)",
+        id="no-image",
+    ),
+    pytest.param(
+        {"worker": {"command": "bundle exec sidekiq"}},
+        (),
+        "preview_app.worker.command must be a list of arguments, not a shell string",
+        id="shell-string-command",
+    ),
+    pytest.param(
+        {"worker": {"concurrency": 0}},
+        (),
+        "preview_app.worker.concurrency must be a whole number from 1 to 64, got 0",
+        id="zero-concurrency",
+    ),
+    pytest.param(
+        {"schedules": [{"name": "Digest", "cron": "0 3 * * *", "command": ["x"]}]},
+        (),
+        "preview_app.schedules[0].name 'Digest' is invalid: use lower-case letters, digits, "
+        "'_' and '-', starting with a letter, at most 64 characters",
+        id="schedule-name",
+    ),
+    pytest.param(
+        {
+            "schedules": [
+                {"name": "a", "cron": "0 3 * * *", "command": ["x"]},
+                {"name": "a", "cron": "0 4 * * *", "command": ["y"]},
+            ]
+        },
+        (),
+        "preview_app.schedules[1].name 'a' is used by another schedule",
+        id="schedule-duplicate",
+    ),
+    pytest.param(
+        {"schedules": [{"name": "a", "cron": "0 3 * *", "command": ["x"]}]},
+        (),
+        "preview_app.schedules[0].cron '0 3 * *' must have 5 fields (minute hour day-of-month "
+        "month day-of-week) or be one of @yearly, @annually, @monthly, @weekly, @daily, "
+        "@midnight, @hourly",
+        id="schedule-cron-fields",
+    ),
+    pytest.param(
+        {},
+        ("nightly",),
+        "preview_schedules_enabled names 'nightly', which is not a schedule of this app "
+        "(schedules: digest)",
+        id="opt-in-unknown",
+    ),
+    pytest.param(
+        {"secrets": {"API_KEY": "../prod/key"}},
+        (),
+        "preview_app.secrets.API_KEY: Vault key '../prod/key' is invalid: use letters, digits, "
+        "'_', '.' and '-', at most 128 characters",
+        id="secret-key-path",
+    ),
+    pytest.param(
+        {"mail": {"server": "postfix"}},
+        (),
+        "preview_app.mail.server 'postfix' is not supported: choose mailhog or mailpit",
+        id="mail-server",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "opt_in", "message"), REFUSALS)
+def test_profile_refusals_name_the_input_and_the_rule(
+    changes: dict[str, Any], opt_in: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(ProfileError) as caught:
+        check_profile(profile(**changes), opt_in)
+
+    assert str(caught.value) == message
+
+
+def test_a_broken_chain_prints_the_whole_chain_and_marks_the_link() -> None:
+    with pytest.raises(ProfileError) as caught:
+        check_timeouts({"drain": "28s", "kill": "30s"})
+
+    assert str(caught.value) == (
+        "preview_app.timeouts: the timeout chain is broken at 'drain + drain_margin <= kill'\n"
+        "  job 5m < idle 48h                              ok\n"
+        "  drain 28s + drain_margin 5s = 33s <= kill 30s  <-- broken\n"
+        "  kill 30s <= max_kill 30s                       ok\n"
+        "  kill 30s <= progress_deadline 10m              ok"
+    )
+
+
+CHAIN_BREAKS = [
+    pytest.param({"job": "48h"}, "job < idle", id="job-not-shorter-than-idle"),
+    pytest.param({"kill": "45s", "drain": "20s"}, "kill <= max_kill", id="kill-over-max-kill"),
+    pytest.param(
+        {"kill": "15m", "max_kill": "20m", "progress_deadline": "10m"},
+        "kill <= progress_deadline",
+        id="kill-over-progress-deadline",
+    ),
+    pytest.param({"drain": "21s"}, "drain + drain_margin <= kill", id="drain-too-close"),
+]
+
+
+@pytest.mark.parametrize(("timeouts", "link"), CHAIN_BREAKS)
+def test_each_link_of_the_chain_is_checked(timeouts: dict[str, str], link: str) -> None:
+    with pytest.raises(ProfileError, match="the timeout chain is broken at") as caught:
+        check_timeouts(timeouts)
+
+    first_line = str(caught.value).splitlines()[0]
+    assert first_line.endswith(f"{link!r}")
+
+
+def test_a_chain_that_just_nests_is_accepted() -> None:
+    seconds = check_timeouts(
+        {"job": "47h59m59s", "drain": "25s", "drain_margin": "5s", "kill": "30s"}
+    )
+
+    assert (seconds["drain"] + seconds["drain_margin"], seconds["kill"]) == (30, 30)
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "message"),
+    [
+        (
+            {"kill": "soon"},
+            "preview_app.timeouts.kill: ",
+        ),
+        (
+            {"retries": "3"},
+            "preview_app.timeouts has unknown key(s) retries: known keys are job, drain, "
+            "drain_margin, kill, max_kill, idle, progress_deadline",
+        ),
+        (
+            {"progress_deadline": "20s", "kill": "10s", "drain": "5s"},
+            "preview_app.timeouts.progress_deadline must be at least 30s: a deployment needs "
+            "time to start an allocation and see it healthy",
+        ),
+    ],
+    ids=["unparsable", "unknown-key", "progress-deadline-too-short"],
+)
+def test_bad_timeout_values_are_refused(timeouts: dict[str, str], message: str) -> None:
+    with pytest.raises(ProfileError) as caught:
+        check_timeouts(timeouts)
+
+    assert str(caught.value).startswith(message)
