@@ -34,7 +34,8 @@ preview: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy plugins images/inbox/preview_inbox
+	$(BIN)/mypy -p ansible_collections.nomad_previews.previews.plugins
+	$(BIN)/mypy images/inbox/preview_inbox
 	$(BIN)/yamllint --strict .
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/ansible-lint
 
