@@ -14,8 +14,9 @@ from tests.doubles.nomad import NomadDouble
 
 
 @pytest.fixture
-def double(nomad_double: object) -> NomadDouble:
+def double(request: pytest.FixtureRequest) -> NomadDouble:
     """The double itself, for tests of double-only behaviour; skips against a real agent."""
-    if not isinstance(nomad_double, NomadDouble):
+    target = request.getfixturevalue("nomad_double")
+    if not isinstance(target, NomadDouble):
         pytest.skip("exercises controls only the Nomad API double has")
-    return nomad_double
+    return target

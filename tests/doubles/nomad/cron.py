@@ -119,10 +119,11 @@ def parse_cron(spec: str) -> Cron:
 
 def _field(text: str, name: str, low: int, high: int, names: dict[str, int]) -> frozenset[int]:
     found: set[int] = set()
-    for part in text.split(","):
+    for item in text.split(","):
         step = 1
-        if "/" in part:
-            part, _, step_text = part.partition("/")
+        part = item
+        if "/" in item:
+            part, _, step_text = item.partition("/")
             if not step_text.isdigit() or int(step_text) == 0:
                 raise CronError(f"syntax error in {name} field: '{text}'")
             step = int(step_text)

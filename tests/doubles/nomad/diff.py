@@ -129,7 +129,7 @@ def _named_pairs(
 ) -> list[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
     old_by_name = {item.get("Name"): item for item in old}
     new_by_name = {item.get("Name"): item for item in new}
-    names = sorted(set(old_by_name) | set(new_by_name), key=lambda n: str(n))
+    names = sorted(set(old_by_name) | set(new_by_name), key=str)
     return [(old_by_name.get(name), new_by_name.get(name)) for name in names]
 
 

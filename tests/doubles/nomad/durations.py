@@ -45,7 +45,7 @@ def parse_go_duration(text: str) -> int:
             raise ValueError(f'time: invalid duration "{original}"')
         total += float(match.group(1)) * UNITS[match.group(2)]
         position = match.end()
-    return sign * int(round(total))
+    return sign * round(total)
 
 
 def format_go_duration(nanos: int) -> str:

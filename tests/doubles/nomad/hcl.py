@@ -242,7 +242,7 @@ class _Converter:
             converted = self.field(field, value)
             if converted is not None:
                 out[field.name] = converted
-        if name == "Constraint" or name == "Affinity":
+        if name in {"Constraint", "Affinity"}:
             out.setdefault("Operand", "=")
         return out
 

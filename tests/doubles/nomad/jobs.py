@@ -382,11 +382,15 @@ def _imply_constraints(job: Job) -> None:
         targets = {c["LTarget"] for c in constraints}
 
         def add(
-            ltarget: str, rtarget: str, operand: str, pool: list[dict[str, Any]] = constraints
+            ltarget: str,
+            rtarget: str,
+            operand: str,
+            pool: list[dict[str, Any]] = constraints,
+            seen: set[str] = targets,
         ) -> None:
-            if ltarget not in targets:
+            if ltarget not in seen:
                 pool.append({"LTarget": ltarget, "RTarget": rtarget, "Operand": operand})
-                targets.add(ltarget)
+                seen.add(ltarget)
 
         tasks = group["Tasks"] or []
         if any(task["Vault"] is not None for task in tasks):
@@ -463,17 +467,15 @@ def _validate_job(job: Job, errors: MultiError) -> None:
         if problem:
             errors.add(f"Constraint {index} validation failed: {problem}")
     if job["UI"] is not None and len(job["UI"]["Description"]) > 1000:
-        errors.add(
-            f"UI description must be under 1000 characters, currently {len(job['UI']['Description'])}"
-        )
+        length = len(job["UI"]["Description"])
+        errors.add(f"UI description must be under 1000 characters, currently {length}")
     seen: dict[str, int] = {}
     for index, group in enumerate(groups, start=1):
         if not group["Name"]:
             errors.add(f"Job task group {index} missing name")
         elif group["Name"] in seen:
-            errors.add(
-                f"Job task group {index} redefines '{group['Name']}' from group {seen[group['Name']]}"
-            )
+            first = seen[group["Name"]]
+            errors.add(f"Job task group {index} redefines '{group['Name']}' from group {first}")
         else:
             seen[group["Name"]] = index
         if group["ShutdownDelay"] is not None and group["ShutdownDelay"] < 0:
@@ -719,7 +721,8 @@ def _validate_networks(group: dict[str, Any]) -> MultiError:
                 )
             elif port["To"] > 65535:
                 errors.add(
-                    f'Port "{port["Label"]}" cannot be mapped to a port ({port["To"]}) greater than 65535'
+                    f'Port "{port["Label"]}" cannot be mapped to a port ({port["To"]}) '
+                    "greater than 65535"
                 )
         hostname = network["Hostname"]
         if hostname and "${" not in hostname and not _dns_name(hostname):
@@ -1045,7 +1048,8 @@ def _template_problems(template: dict[str, Any]) -> MultiError:
     perms = template["Perms"]
     if perms and not re.fullmatch(r"[0-7]{1,4}", perms):
         errors.add(
-            f'Failed to parse "{perms}" as octal: strconv.ParseUint: parsing "{perms}": invalid syntax'
+            f'Failed to parse "{perms}" as octal: strconv.ParseUint: parsing "{perms}": '
+            "invalid syntax"
         )
     wait = template["Wait"]
     if wait is not None and wait["Min"] and wait["Max"] and wait["Min"] > wait["Max"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import fnmatch
+import itertools
 import json
 import logging
 import re
@@ -108,7 +109,10 @@ class Response:
 
 
 class Route:
-    """A path pattern with one handler per method; `{name}` captures one segment, `{rest*}` the rest."""
+    """A path pattern and its handler per method.
+
+    `{name}` captures one path segment, `{rest*}` everything that follows.
+    """
 
     def __init__(self, pattern: str, handlers: dict[str, Handler]) -> None:
         regex = re.sub(r"\{(\w+)\*\}", r"(?P<\1>.+)", pattern)
@@ -724,10 +728,7 @@ class _Endpoints:
         if req.bool_param("diffs"):
             from .diff import job_diff
 
-            diffs = [
-                job_diff(older, newer)
-                for newer, older in zip(newest_first, newest_first[1:], strict=False)
-            ]
+            diffs = [job_diff(older, newer) for newer, older in itertools.pairwise(newest_first)]
         index = self.store.table_index("job_version")
         body = {
             "Versions": newest_first,
@@ -954,7 +955,8 @@ class _Endpoints:
         except ValueError as exc:
             raise ApiError(
                 400,
-                f'can not parse cas: strconv.ParseUint: parsing "{req.query["cas"]}": invalid syntax',
+                f'can not parse cas: strconv.ParseUint: parsing "{req.query["cas"]}": '
+                "invalid syntax",
             ) from exc
 
     def list_variables(self, req: Request) -> Response:
@@ -967,11 +969,15 @@ class _Endpoints:
             if not req.acl.allows_variable(ns, path, "list"):
                 continue
             found.append({k: v for k, v in record.items() if k != "Items"})
-        if self.store.acl_enabled and namespace != "*" and not found and not req.acl.management:
-            if not req.acl.allows_variable(
-                namespace, prefix or "x", "list"
-            ) and not req.acl.capabilities(namespace):
-                raise denied()
+        nothing_visible = (
+            self.store.acl_enabled
+            and namespace != "*"
+            and not found
+            and not req.acl.management
+            and not req.acl.capabilities(namespace)
+        )
+        if nothing_visible:
+            raise denied()
         return self._page(req, found, lambda v: v["Path"], self.store.table_index("variables"))
 
     def get_variable(self, req: Request) -> Response:

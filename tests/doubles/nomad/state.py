@@ -729,7 +729,7 @@ class Store:
                 ) from exc
         found = []
         for (ns, job_id), job in sorted(self.jobs.items()):
-            if namespace != "*" and ns != namespace:
+            if namespace not in ("*", ns):
                 continue
             if namespace == "*" and not allowed.allows(ns, "list-jobs"):
                 continue
@@ -765,7 +765,7 @@ class Store:
     def put_variable(
         self, namespace: str, path: str, body: dict[str, Any], cas: int | None
     ) -> tuple[int, dict[str, Any]]:
-        """PUT /v1/var/:path; returns (status, body): 200 and the variable, or 409 and the current."""
+        """PUT /v1/var/:path: (200, the variable written) or (409, the current variable)."""
         self._check_variable_path(namespace, path)
         items = body.get("Items")
         if items is None:
@@ -926,7 +926,7 @@ def _child_spec(parent: dict[str, Any], child_id: str) -> dict[str, Any]:
     if child.get("UI"):
         child["UI"] = {
             "Description": child["UI"]["Description"],
-            "Links": [{"Label": l["Label"], "URL": l["Url"]} for l in child["UI"]["Links"] or []]
+            "Links": [{"Label": x["Label"], "URL": x["Url"]} for x in child["UI"]["Links"] or []]
             or None,
         }
     return child
