@@ -234,6 +234,7 @@ def _page_router(inbox: Inbox) -> APIRouter:
     page = render_page(inbox.settings)
     script = asset("app.js")
     stylesheet = asset("style.css")
+    icon = asset("favicon.svg")
 
     @router.get("")
     async def page_without_slash() -> RedirectResponse:
@@ -250,6 +251,11 @@ def _page_router(inbox: Inbox) -> APIRouter:
     @router.get("/style.css")
     async def show_stylesheet() -> Response:
         return Response(stylesheet, media_type="text/css; charset=utf-8", headers=page_headers)
+
+    @router.get("/favicon.svg")
+    async def show_icon() -> Response:
+        # Linked from the page so browsers do not ask for /favicon.ico, which would be captured.
+        return Response(icon, media_type="image/svg+xml", headers=page_headers)
 
     @router.api_route("/{rest:path}", methods=CAPTURED_METHODS)
     async def page_not_found(rest: str) -> Response:

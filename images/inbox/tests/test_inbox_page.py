@@ -24,6 +24,10 @@ def test_page_shows_the_preview_and_its_links(make_client):
     )
 
 
+def test_page_links_its_own_icon_so_browsers_skip_favicon_ico(client):
+    assert '<link rel="icon" href="favicon.svg"' in client.get("/_inbox/").text
+
+
 def test_page_without_links_says_so(client):
     assert "No links configured" in client.get("/_inbox/").text
 
@@ -64,6 +68,7 @@ def test_script_writes_captured_data_as_text_only(client):
     [
         pytest.param("/_inbox", 307, "/_inbox/", id="no-slash"),
         pytest.param("/_inbox/style.css", 200, None, id="stylesheet"),
+        pytest.param("/_inbox/favicon.svg", 200, None, id="icon"),
         pytest.param("/_inbox/missing", 404, None, id="unknown"),
     ],
 )

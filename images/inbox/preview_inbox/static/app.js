@@ -81,7 +81,8 @@
   }
 
   function webhookParts(event) {
-    const answered = event.response.status + (event.response.rule ? " (rule " + event.response.rule + ")" : "");
+    const rule = event.response.rule;
+    const answered = event.response.status + (rule ? " (rule " + rule + ")" : "");
     const title = event.method + " " + event.path + (event.query ? "?" + event.query : "");
     const meta = "answered " + event.response.status + " · " + sizeText(event.size);
     const detail = [
@@ -108,7 +109,8 @@
     const refused = sms.status === "rejected";
     const text = refused && sms.error_message ? "refused: " + sms.error_message : sms.body;
     const title = (sms.to || "(no recipient)") + " · " + shorten(text, 80);
-    const meta = refused ? "refused " + event.response.status : "from " + (sms.from || sms.messaging_service_sid || "?");
+    const sender = sms.from || sms.messaging_service_sid || "?";
+    const meta = refused ? "refused " + event.response.status : "from " + sender;
     const detail = [
       fields([
         ["Received", event.time],
@@ -166,7 +168,12 @@
     const summary = el("summary");
     const time = el("time", "when", clock(event.time));
     time.dateTime = event.time;
-    summary.append(time, el("span", "badge", event.kind), el("span", "title", parts.title), el("span", "meta", parts.meta));
+    summary.append(
+      time,
+      el("span", "badge", event.kind),
+      el("span", "title", parts.title),
+      el("span", "meta", parts.meta),
+    );
     const body = el("div", "detail");
     body.append(...parts.detail);
     details.append(summary, body);
@@ -212,7 +219,9 @@
     if (!response.ok) throw new Error("the inbox answered " + response.status);
     const data = await response.json();
     ruleCount.textContent = String(data.rules.length);
-    rulesText.textContent = data.rules.length ? JSON.stringify(data.rules, null, 2) : "None: every request gets the default answer.";
+    rulesText.textContent = data.rules.length
+      ? JSON.stringify(data.rules, null, 2)
+      : "None: every request gets the default answer.";
   }
 
   async function poll() {
