@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import hcl, jobs, scheduler, wire
 from .acl import Acl
+from .durations import parse_go_duration
 from .errors import ApiError, denied
 from .state import Store, public
 
@@ -316,15 +317,45 @@ class NomadDouble:
             self._record(method, path, query, fault.status, parsed_body, f"status {fault.status}")
             return Response(status=fault.status), fault.body
 
-        response, error = self._serve(method, path, split.path, query, headers, body)
+        response, error = self._serve(method, path, query, headers, body)
+        response, error = self._block(method, path, query, headers, response, error)
         self._record(method, path, query, response.status, parsed_body, "delay" if fault else None)
+        return response, error
+
+    def _block(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        response: Response,
+        error: str,
+    ) -> tuple[Response, str]:
+        """Hold a blocking query (`?index=N`) until its index passes N or `wait` runs out.
+
+        In automatic mode the scheduler advances once per check (every 50 ms), as if polled.
+        """
+        if method != "GET" or "index" not in query or response.status != 200:
+            return response, error
+        wanted = int(query["index"])
+        wait = parse_go_duration(query["wait"]) / 1e9 if "wait" in query else 300.0
+        deadline = time.monotonic() + min(wait, 300.0)
+        while (
+            response.index is not None
+            and response.index <= wanted
+            and time.monotonic() < deadline
+            and not self._stopping.is_set()
+        ):
+            self._stopping.wait(0.05)
+            response, error = self._serve(method, path, query, headers, b"")
+            if response.status != 200:
+                break
         return response, error
 
     def _serve(
         self,
         method: str,
         path: str,
-        raw_path: str,
         query: dict[str, str],
         headers: dict[str, str],
         body: bytes,
