@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from .jobspecs import service_hcl
 
@@ -163,16 +164,12 @@ def test_present_with_a_changed_image_registers_a_new_version(
 
 
 def _get(address: str, path: str, token: str) -> Any:
-    import requests
-
     return requests.get(
         address + path, headers={"X-Nomad-Token": token} if token else {}, timeout=5
     )
 
 
 def _delete(address: str, path: str, token: str) -> Any:
-    import requests
-
     return requests.delete(
         address + path, headers={"X-Nomad-Token": token} if token else {}, timeout=5
     )
