@@ -251,3 +251,16 @@ def test_go_durations(text: str, nanos: int, printed: str) -> None:
 def test_go_duration_refusals(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_go_duration(text)
+
+
+def test_hcl_constraint_operator_shortcuts() -> None:
+    job = parse(
+        "constraint {\n distinct_hosts = true\n}\n"
+        'constraint {\n attribute = "${attr.os.version}"\n semver = ">= 22.04"\n}\n'
+        'group "g" {\n task "t" { driver = "docker" } }'
+    )
+
+    assert job["Constraints"] == [
+        {"Operand": "distinct_hosts"},
+        {"LTarget": "${attr.os.version}", "Operand": "semver", "RTarget": ">= 22.04"},
+    ]

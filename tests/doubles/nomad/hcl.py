@@ -22,7 +22,7 @@ from hcl2 import SerializationOptions
 
 from .durations import parse_go_duration
 from .errors import ApiError
-from .schema import STRUCTS, Field, ListOf, MapOf, Scalar, Struct, Type
+from .schema import BOOL, STRING, STRUCTS, Field, ListOf, MapOf, Scalar, Struct, Type
 
 FILENAME = "input.hcl"
 OPTIONS = SerializationOptions(
@@ -37,6 +37,26 @@ TRAVERSAL = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_-]*)"
     r"((?:\.[A-Za-z_][A-Za-z0-9_-]*|\.[0-9]+|\[\s*(?:\"[^\"]*\"|[0-9]+)\s*\])*)\s*$"
 )
+OPERATOR_SHORTCUTS = {
+    "distinct_hosts",
+    "distinct_property",
+    "regexp",
+    "version",
+    "semver",
+    "set_contains",
+    "set_contains_all",
+    "set_contains_any",
+    "is_set",
+    "is_not_set",
+}
+AFFINITY_SHORTCUTS = {
+    "regexp",
+    "version",
+    "semver",
+    "set_contains",
+    "set_contains_all",
+    "set_contains_any",
+}
 ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 
 
@@ -229,16 +249,24 @@ class _Converter:
             if key == BLOCK:
                 continue
             field = fields.get(key)
-            if field is None:
-                if _is_block_list(value):
+            if field is None and name in {"Constraint", "Affinity"} and key in OPERATOR_SHORTCUTS:
+                if name == "Affinity" and key not in AFFINITY_SHORTCUTS:
                     raise Diagnostic(
-                        "Unsupported block type",
-                        f'Blocks of type "{key}" are not expected here.',
+                        "Unsupported argument",
+                        f'An argument named "{key}" is not expected here.',
                         key,
                     )
-                raise Diagnostic(
-                    "Unsupported argument", f'An argument named "{key}" is not expected here.', key
-                )
+                kind = BOOL if key == "distinct_hosts" else STRING
+                converted = self.value(key, value, kind)
+                if key == "distinct_hosts":
+                    if converted:
+                        out["Operand"] = key
+                    continue
+                out["Operand"] = key
+                out["RTarget"] = converted
+                continue
+            if field is None:
+                raise _unsupported(key, value)
             converted = self.field(field, value)
             if converted is not None:
                 out[field.name] = converted
@@ -530,6 +558,17 @@ class _Converter:
                 key,
             )
         return "${" + expression.strip() + "}"
+
+
+def _unsupported(key: str, value: Any) -> Diagnostic:
+    """HCL2's refusal of an argument or block the schema does not have."""
+    if _is_block_list(value):
+        return Diagnostic(
+            "Unsupported block type", f'Blocks of type "{key}" are not expected here.', key
+        )
+    return Diagnostic(
+        "Unsupported argument", f'An argument named "{key}" is not expected here.', key
+    )
 
 
 def _closing_brace(body: str, start: int) -> int:
