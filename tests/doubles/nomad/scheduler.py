@@ -376,7 +376,7 @@ def refresh_deployment(deployment: dict[str, Any], allocs: list[dict[str, Any]])
     elif all(group["HealthyAllocs"] >= group["DesiredTotal"] for group in groups):
         deployment["Status"] = "successful"
         deployment["StatusDescription"] = "Deployment completed successfully"
-    return status != deployment["Status"] or before != deployment["TaskGroups"]
+    return bool(status != deployment["Status"] or before != deployment["TaskGroups"])
 
 
 def public(alloc: dict[str, Any]) -> dict[str, Any]:

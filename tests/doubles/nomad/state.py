@@ -149,8 +149,10 @@ class Store:
             raise ApiError(400, f"token 0 invalid: {problems.render()}")
         index = self.bump("acl_token")
         stamp = time.time_ns()
-        token = {
-            "AccessorID": body.get("AccessorID") or str(uuid.uuid4()),
+        ttl: int = body.get("ExpirationTTL") or 0
+        accessor: str = body.get("AccessorID") or str(uuid.uuid4())
+        token: dict[str, Any] = {
+            "AccessorID": accessor,
             "SecretID": str(uuid.uuid4()),
             "Name": body.get("Name") or "",
             "Type": kind,
@@ -160,14 +162,14 @@ class Store:
             "Hash": base64.b64encode(secrets.token_bytes(32)).decode(),
             "CreateTime": scheduler.rfc3339(stamp),
             "ExpirationTime": None,
-            "ExpirationTTL": body.get("ExpirationTTL") or 0,
+            "ExpirationTTL": ttl,
             "CreateIndex": index,
             "ModifyIndex": index,
         }
-        if token["ExpirationTTL"]:
-            token["_expires_ns"] = stamp + token["ExpirationTTL"]
-            token["ExpirationTime"] = scheduler.rfc3339(token["_expires_ns"])
-        self.tokens[token["AccessorID"]] = token
+        if ttl:
+            token["_expires_ns"] = stamp + ttl
+            token["ExpirationTime"] = scheduler.rfc3339(stamp + ttl)
+        self.tokens[accessor] = token
         return public(token)
 
     def upsert_policy(self, name: str, body: dict[str, Any]) -> None:
