@@ -10,6 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.doubles.fixtures import (  # noqa: F401  (fixtures shared by every test folder)
+    nomad_acl_double,
+    nomad_addr,
+    nomad_double,
+    nomad_vault_double,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
