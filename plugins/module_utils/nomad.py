@@ -8,6 +8,7 @@ and Nomad's own answer. No message built here ever carries the token.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -15,14 +16,17 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
+NOMAD_IMPORT_ERROR: str | None
 try:
     import nomad
     import requests
     from nomad.api import exceptions as nomad_exceptions
-except ImportError:  # reported by the module through missing_required_lib
+except ImportError:  # modules report it through missing_required_lib
     HAS_NOMAD = False
+    NOMAD_IMPORT_ERROR = traceback.format_exc()
 else:
     HAS_NOMAD = True
+    NOMAD_IMPORT_ERROR = None
 
 DEFAULT_PORT = 4646
 DEFAULT_TIMEOUT = 10
