@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,29 +128,39 @@ def plan_and_register(
     namespace: str,
     check_mode: bool,
     enforce_index: bool = True,
+    *,
+    volatile_meta: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Plan a job with its diff and register it only when the plan shows a difference.
 
-    POST /v1/job/:id/plan with ``Diff``; when ``Diff.Type`` is not ``None`` and not in check
-    mode, POST /v1/job/:id with ``EnforceIndex`` and the plan's ``JobModifyIndex``, so a job
-    changed by someone else in between is refused (``NomadIndexConflict``) instead of
-    overwritten. GET /v1/job/:id then reads the stored version.
+    GET /v1/job/:id reads the stored job, POST /v1/job/:id/plan plans with ``Diff``; when
+    ``Diff.Type`` is not ``None`` and not in check mode, POST /v1/job/:id registers with
+    ``EnforceIndex`` and the plan's ``JobModifyIndex``, so a job changed by someone else in
+    between is refused (``NomadIndexConflict``) instead of overwritten.
+
+    ``volatile_meta`` names job meta keys that alone never make the job differ (the time of the
+    last push, the head SHA): the plan sees the stored job's values of those keys, and only a
+    job that differs otherwise is registered, then with the new values.
 
     Returns ``changed``, ``registered``, ``diff_type``, ``plan`` (the changes per task group,
     from ``DesiredTGUpdates``, zero counts left out), ``diff`` (Nomad's own diff tree),
-    ``job_modify_index``, ``eval_id``, ``version`` (None when the job does not exist) and
-    ``warnings`` (a list of strings).
+    ``job_modify_index``, ``eval_id``, ``version`` (the stored version after the run, None when
+    the job does not exist) and ``warnings`` (a list of strings).
     """
     job_id = str(job_json["ID"])
     label = job_label(job_id)
 
+    stored = read_job(client, namespace, job_id)
+    planned = _with_stored_meta(job_json, stored, volatile_meta)
+
     with api_call("planning", label, namespace):
-        plan = client.job.plan_job(job_id, {"Job": dict(job_json)}, diff=True)
+        plan = client.job.plan_job(job_id, {"Job": planned}, diff=True)
     diff = plan.get("Diff") or {}
     diff_type = diff.get("Type") or "None"
     changed = diff_type != "None"
     warnings = split_warnings(plan.get("Warnings"))
     job_modify_index = plan.get("JobModifyIndex") or 0
+    version = None if stored is None else stored.get("Version")
 
     eval_id = None
     registered = changed and not check_mode
@@ -164,11 +174,8 @@ def plan_and_register(
         job_modify_index = reply.get("JobModifyIndex") or job_modify_index
         eval_id = reply.get("EvalID") or None
         warnings += [w for w in split_warnings(reply.get("Warnings")) if w not in warnings]
-
-    version = None
-    if registered or diff_type != "Added":
-        with api_call("reading", label, namespace):
-            version = client.job.get_job(job_id, namespace=namespace).get("Version")
+        registered_job = read_job(client, namespace, job_id)
+        version = None if registered_job is None else registered_job.get("Version")
 
     return {
         "changed": changed,
@@ -181,6 +188,36 @@ def plan_and_register(
         "version": version,
         "warnings": warnings,
     }
+
+
+def read_job(client: Any, namespace: str, job_id: str) -> dict[str, Any] | None:
+    """The stored job (GET /v1/job/:id), or None when it does not exist."""
+    try:
+        with api_call("reading", job_label(job_id), namespace):
+            found: dict[str, Any] = client.job.get_job(job_id, namespace=namespace)
+    except NomadApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found
+
+
+def _with_stored_meta(
+    job: Mapping[str, Any], stored: Mapping[str, Any] | None, volatile: Sequence[str]
+) -> dict[str, Any]:
+    """The job to plan: ``job`` with the stored job's values of the ``volatile`` meta keys."""
+    planned = dict(job)
+    if stored is None or not volatile:
+        return planned
+    meta = dict(planned.get("Meta") or {})
+    kept = stored.get("Meta") or {}
+    for key in volatile:
+        if key in kept:
+            meta[key] = kept[key]
+        else:
+            meta.pop(key, None)
+    planned["Meta"] = meta or None
+    return planned
 
 
 def split_warnings(text: str | None) -> list[str]:

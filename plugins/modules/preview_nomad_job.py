@@ -71,6 +71,15 @@ options:
       - Seconds to wait for the job to become healthy before failing.
     type: int
     default: 300
+  volatile_meta:
+    description:
+      - Job meta keys whose change alone does not make the job differ, such as the time of the
+        last push or the head commit.
+      - When the job exists, the plan sees the stored values of these keys, so a change limited
+        to them registers nothing; a job that differs otherwise is registered with the new values.
+    type: list
+    elements: str
+    default: []
   enforce_index:
     description:
       - Register with the job modify index the plan saw, so the register fails if the job
@@ -231,6 +240,7 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "int", "default": 300},
+    "volatile_meta": {"type": "list", "elements": "str", "default": []},
     "enforce_index": {"type": "bool", "default": True},
 }
 
@@ -245,7 +255,12 @@ def present(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
     result["job_id"] = job["ID"]
 
     outcome = lifecycle.plan_and_register(
-        client, job, namespace, module.check_mode, params["enforce_index"]
+        client,
+        job,
+        namespace,
+        module.check_mode,
+        params["enforce_index"],
+        volatile_meta=params["volatile_meta"],
     )
     result.update(
         changed=outcome["changed"],
