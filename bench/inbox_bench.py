@@ -13,6 +13,7 @@ import asyncio
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import redis
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -158,7 +160,16 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    return process, f"redis://127.0.0.1:{port}/0"
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis.from_url(url, socket_timeout=1).ping():
+                return process, url
+        except redis.RedisError:
+            time.sleep(0.05)
+    process.terminate()
+    raise SystemExit("redis-server did not answer PING in time")
 
 
 def parse_args() -> argparse.Namespace:
@@ -166,6 +177,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cap", type=int, default=10_000, help="ring size (default 10000)")
     parser.add_argument("--body-bytes", type=int, default=1024, help="body size (default 1024)")
     parser.add_argument("--requests", type=int, default=20_000, help="timed captures at the cap")
+    parser.add_argument("--batches", type=int, default=4, help="timed batches (default 4)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--redis", action="store_true", help="persist captures in a redis-server")
     parser.add_argument("--api-rounds", type=int, default=20, help="GETs per API latency figure")
@@ -174,6 +186,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    if min(args.cap, args.batches, args.concurrency) < 1 or args.requests < args.batches:
+        raise SystemExit(
+            "--cap, --batches and --concurrency must be positive, --requests >= --batches"
+        )
     body = (b'{"pad":"' + b"x" * args.body_bytes)[: max(args.body_bytes - 2, 0)] + b'"}'
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -187,6 +203,7 @@ def main() -> int:
     if args.redis:
         redis_process, environ["INBOX_REDIS_URL"] = start_redis()
 
+    load_before = os.getloadavg()[0]
     inbox = subprocess.Popen(
         [sys.executable, "-m", "preview_inbox", "--port", str(port)],
         env=environ,
@@ -198,9 +215,18 @@ def main() -> int:
         idle = rss_mib(inbox.pid)
         fill = run_phase(inbox.pid, port, args.cap, body, concurrency=args.concurrency, first=0)
         at_cap = rss_mib(inbox.pid)
-        steady = run_phase(
-            inbox.pid, port, args.requests, body, concurrency=args.concurrency, first=args.cap
-        )
+        batch = args.requests // args.batches
+        batches = [
+            run_phase(
+                inbox.pid,
+                port,
+                batch,
+                body,
+                concurrency=args.concurrency,
+                first=args.cap + number * batch,
+            )
+            for number in range(args.batches)
+        ]
         after = rss_mib(inbox.pid)
         stored = httpx.get(f"{base}/healthz").json()["captures"]
         list_ms = api_latency_ms(base, {"limit": "100"}, args.api_rounds)
@@ -212,14 +238,24 @@ def main() -> int:
             redis_process.terminate()
             redis_process.wait(timeout=30)
 
+    steady = Phase(
+        requests=sum(phase.requests for phase in batches),
+        seconds=sum(phase.seconds for phase in batches),
+        server_cpu=sum(phase.server_cpu for phase in batches),
+        failures=sum(phase.failures for phase in batches),
+    )
+    rates = sorted(phase.per_second for phase in batches)
     report = [
         f"preview inbox benchmark: cap {args.cap}, body {len(body)} B, "
         f"{args.concurrency} connections, redis {'on' if args.redis else 'off'}, "
         f"{os.cpu_count()} CPUs shared by server and load generator",
+        f"  load average     {load_before:.2f} at the start (other work here lowers the rates)",
         f"  fill to cap      {fill.requests} captures in {fill.seconds:.2f} s, "
         f"{fill.per_second:,.0f}/s",
         f"  at cap (timed)   {steady.requests} captures in {steady.seconds:.2f} s, "
-        f"{steady.per_second:,.0f}/s",
+        f"{steady.per_second:,.0f}/s overall",
+        f"  per batch        {', '.join(f'{rate:,.0f}' for rate in rates)} captures/s "
+        f"(median {statistics.median(rates):,.0f}, best {rates[-1]:,.0f})",
         f"  server CPU       {steady.cpu_us_per_capture:,.0f} us per capture at cap, "
         f"{1e6 / steady.cpu_us_per_capture:,.0f} captures/s per core",
         f"  failures         {fill.failures + steady.failures}",

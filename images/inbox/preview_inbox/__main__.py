@@ -86,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_config=None,
         proxy_headers=False,
         server_header=False,
+        # Nomad kills the task a few seconds after asking it to stop; waiting API calls end here.
+        timeout_graceful_shutdown=3,
     )
     return 0
 

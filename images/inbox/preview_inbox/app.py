@@ -150,7 +150,7 @@ class Inbox:
         return await self.mail.recent()
 
     def redis_status(self) -> str:
-        """ "off" without Redis, else whether the last exchange with it worked."""
+        """Return "off" without Redis, else "ok" or "error" as its last exchange went."""
         if self.mirror is None:
             return "off"
         return "ok" if self.mirror.healthy else "error"
