@@ -609,7 +609,9 @@ def list_previews(
     namespaces = [ns for ns in namespaces if str(ns.get("Name", "")).startswith(prefix)]
     if not namespaces:
         return []
-    expression = f"Namespace matches {json.dumps('^' + re.escape(prefix))}"
+    # Namespace names hold only letters, digits and dashes; a dash needs no escape.
+    pattern = "^" + re.escape(prefix).replace("\\-", "-")
+    expression = f"Namespace matches {json.dumps(pattern)}"
     with api_call("listing", f"jobs of namespaces starting with '{prefix}'", "*"):
         stubs = client.jobs.get_jobs(namespace="*", filter_=expression) or []
 

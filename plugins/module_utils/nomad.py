@@ -64,6 +64,16 @@ _STATUS_LEADS = {
     409: "Conflict",
 }
 
+# What a call that got no usable answer is called at the start of a message.
+FAILURE_TIMEOUT = "timeout"
+FAILURE_CONNECTION = "connection"
+FAILURE_UNREADABLE = "unreadable"
+_FAILURE_LEADS = {
+    FAILURE_TIMEOUT: "Timed out",
+    FAILURE_CONNECTION: "Could not reach Nomad",
+    FAILURE_UNREADABLE: "Unreadable answer from Nomad",
+}
+
 # The text Nomad answers when EnforceIndex finds the job changed since the plan.
 ENFORCE_INDEX_TEXT = "Enforcing job modify index"
 
@@ -80,8 +90,9 @@ class NomadApiError(NomadError):
     """A Nomad API call that failed.
 
     ``action`` is a verb in -ing form ("deregistering"), ``obj`` the object it acted on
-    ("job 'worker'"), ``namespace`` where, ``status`` the HTTP status (None when no answer came:
-    ``timed_out`` tells a timeout from a connection failure) and ``text`` Nomad's own answer.
+    ("job 'worker'"), ``namespace`` where, ``status`` the HTTP status and ``text`` Nomad's own
+    answer. A call that got no usable answer has no status and a ``failure``: ``timeout``,
+    ``connection`` or ``unreadable``.
     """
 
     def __init__(
@@ -92,14 +103,14 @@ class NomadApiError(NomadError):
         *,
         status: int | None = None,
         namespace: str | None = None,
-        timed_out: bool = False,
+        failure: str = "",
     ) -> None:
         self.action = action
         self.obj = obj
         self.text = text
         self.status = status
         self.namespace = namespace
-        self.timed_out = timed_out
+        self.failure = failure
         super().__init__(self._message())
 
     @property
@@ -110,17 +121,20 @@ class NomadApiError(NomadError):
         return self.obj
 
     @property
+    def timed_out(self) -> bool:
+        return self.failure == FAILURE_TIMEOUT
+
+    @property
     def lost_race(self) -> bool:
         """True when EnforceIndex refused a register because the job changed after the plan."""
         return self.status is not None and ENFORCE_INDEX_TEXT in self.text
 
     def _message(self) -> str:
-        if self.timed_out:
-            return f"Timed out {self.action} {self.where}: {self.text}"
         if self.status is None:
-            return f"Could not reach Nomad {self.action} {self.where}: {self.text}"
-        lead = _STATUS_LEADS.get(self.status)
-        if lead is None:
+            lead = _FAILURE_LEADS.get(self.failure, _FAILURE_LEADS[FAILURE_CONNECTION])
+            return f"{lead} {self.action} {self.where}: {self.text}"
+        lead = _STATUS_LEADS.get(self.status, "")
+        if not lead:
             return f"Nomad failed {self.action} {self.where} (HTTP {self.status}): {self.text}"
         return f"{lead} {self.action} {self.where}: {self.text}"
 
@@ -196,14 +210,14 @@ def api_call(action: str, obj: str, namespace: str | None = None) -> Iterator[No
         yield
     except nomad_exceptions.BaseNomadException as exc:
         _raise_from(exc, action, obj, namespace)
-    except requests.RequestException as exc:
-        # TimeoutNomadException, and an answer that was not the JSON python-nomad expected.
+    except requests.exceptions.InvalidJSONError as exc:
         raise NomadApiError(
-            action,
-            obj,
-            _one_line(str(exc)),
-            namespace=namespace,
-            timed_out=isinstance(exc, (nomad_exceptions.TimeoutNomadException, requests.Timeout)),
+            action, obj, _one_line(str(exc)), namespace=namespace, failure=FAILURE_UNREADABLE
+        ) from exc
+    except requests.RequestException as exc:
+        # TimeoutNomadException subclasses requests' exception, not python-nomad's.
+        raise NomadApiError(
+            action, obj, _one_line(str(exc)), namespace=namespace, failure=_failure(exc)
         ) from exc
 
 
@@ -219,16 +233,15 @@ def _raise_from(
                 action, obj, text, status=answer.status_code, namespace=namespace
             ) from exc
         raise error from exc
-    timed_out = isinstance(answer, requests.Timeout)
     raise NomadApiError(
-        action, obj, _one_line(str(answer)), namespace=namespace, timed_out=timed_out
+        action, obj, _one_line(str(answer)), namespace=namespace, failure=_failure(answer)
     ) from exc
+
+
+def _failure(exc: object) -> str:
+    timeouts = (nomad_exceptions.TimeoutNomadException, requests.Timeout)
+    return FAILURE_TIMEOUT if isinstance(exc, timeouts) else FAILURE_CONNECTION
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def is_status(exc: NomadApiError, *statuses: int) -> bool:
-    """True when the failed call was answered with one of these HTTP statuses."""
-    return exc.status in statuses
