@@ -612,7 +612,7 @@ def list_previews(
     # Namespace names hold only letters, digits and dashes; a dash needs no escape.
     pattern = "^" + re.escape(prefix).replace("\\-", "-")
     expression = f"Namespace matches {json.dumps(pattern)}"
-    with api_call("listing", f"jobs of namespaces starting with '{prefix}'", "*"):
+    with api_call("listing", f"jobs of the namespaces starting with '{prefix}'"):
         stubs = client.jobs.get_jobs(namespace="*", filter_=expression) or []
 
     jobs_by_namespace: dict[str, list[dict[str, Any]]] = {}
