@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,6 +139,9 @@ def plan_and_register(
     ``EnforceIndex`` and the plan's ``JobModifyIndex``, so a job changed by someone else in
     between is refused (``NomadIndexConflict``) instead of overwritten.
 
+    In check mode a job whose namespace does not exist yet (it would be created by an earlier
+    task) is reported as added without a plan, with a warning saying so.
+
     ``volatile_meta`` names job meta keys that alone never make the job differ (the time of the
     last push, the head SHA): the plan sees the stored job's values of those keys, and only a
     job that differs otherwise is registered, then with the new values.
@@ -151,6 +155,22 @@ def plan_and_register(
     label = job_label(job_id)
 
     stored = read_job(client, namespace, job_id)
+    if stored is None and check_mode and read_namespace(client, namespace) is None:
+        # Nomad plans only into an existing namespace; in check mode it was not created.
+        return {
+            "changed": True,
+            "registered": False,
+            "diff_type": "Added",
+            "plan": {},
+            "diff": {},
+            "job_modify_index": 0,
+            "eval_id": None,
+            "version": None,
+            "warnings": [
+                f"namespace '{namespace}' does not exist yet, so {label} was not planned; "
+                "it would be added"
+            ],
+        }
     planned = _with_stored_meta(job_json, stored, volatile_meta)
 
     with api_call("planning", label, namespace):
@@ -314,27 +334,36 @@ def wait_healthy(  # noqa: PLR0917  # the documented call takes six positional p
     interval = min(FIRST_POLL_INTERVAL, poll_interval)
     while True:
         if kind == "service":
-            done, deployment_id = _service_progress(client, namespace, job_id, version, expected)
-            result.update(waited_for="deployment", deployment_id=deployment_id)
+            progress = _service_progress(client, namespace, job_id, version, expected)
+            result.update(waited_for="deployment", deployment_id=progress.deployment_id)
         else:
-            done = _batch_progress(client, namespace, job_id, version, expected)
+            progress = _batch_progress(client, namespace, job_id, version, expected)
             result["waited_for"] = "allocations"
-        if done:
+        if progress.done:
             return result
         if time.monotonic() >= deadline:
             allocations = _failing_allocations(client, namespace, job_id, version)
             raise JobHealthError(
                 f"{label} in namespace '{namespace}' did not become healthy within "
-                f"{timeout:g}s{_describe_allocations(allocations)}",
+                f"{timeout:g}s ({progress.detail}){_describe_allocations(allocations)}",
                 allocations,
             )
         time.sleep(interval)
         interval = min(interval * 2, poll_interval)
 
 
+@dataclass
+class _Progress:
+    """One look at a job on its way to health."""
+
+    done: bool
+    detail: str
+    deployment_id: str | None = None
+
+
 def _service_progress(
     client: Any, namespace: str, job_id: str, version: int, expected: int
-) -> tuple[bool, str | None]:
+) -> _Progress:
     """Whether the service job's version is healthy yet, and the deployment that says so."""
     label = job_label(job_id)
     with api_call("reading the latest deployment of", label, namespace):
@@ -343,9 +372,13 @@ def _service_progress(
     if deployment is None or deployed_version is None or deployed_version < version:
         # No deployment for this version (yet): Nomad creates one when it processes the
         # evaluation, and none at all for a job without an update strategy.
-        return _all_running(client, namespace, job_id, version, expected), None
+        running = _running(client, namespace, job_id, version)
+        return _Progress(
+            running >= expected,
+            f"{running} of {expected} allocations running, no deployment of version {version}",
+        )
 
-    deployment_id = deployment.get("ID")
+    deployment_id = str(deployment.get("ID") or "")
     if deployed_version > version:
         raise JobHealthError(
             f"{label} in namespace '{namespace}' was replaced by version {deployed_version} "
@@ -353,36 +386,41 @@ def _service_progress(
             [],
         )
     status = deployment.get("Status")
-    if status in _DEPLOYMENT_DONE:
-        return True, deployment_id
     if status in _DEPLOYMENT_BROKEN:
         allocations = _failing_allocations(client, namespace, job_id, version)
         raise JobHealthError(
-            f"Deployment {str(deployment_id)[:8]} of {label} in namespace '{namespace}' is "
+            f"Deployment {deployment_id[:8]} of {label} in namespace '{namespace}' is "
             f"{status}: {deployment.get('StatusDescription') or status}"
             f"{_describe_allocations(allocations)}",
             allocations,
         )
     groups = (deployment.get("TaskGroups") or {}).values()
-    healthy = status == "running" and all(
-        (group.get("HealthyAllocs") or 0) >= (group.get("DesiredTotal") or 0) for group in groups
+    healthy = sum(group.get("HealthyAllocs") or 0 for group in groups)
+    desired = sum(group.get("DesiredTotal") or 0 for group in groups)
+    done = status in _DEPLOYMENT_DONE or (
+        status == "running"
+        and all((g.get("HealthyAllocs") or 0) >= (g.get("DesiredTotal") or 0) for g in groups)
     )
-    return healthy, deployment_id
+    detail = (
+        f"deployment {deployment_id[:8]} is {status}, {healthy} of {desired} allocations healthy"
+    )
+    return _Progress(done, detail, deployment_id)
 
 
-def _all_running(client: Any, namespace: str, job_id: str, version: int, expected: int) -> bool:
-    """True once ``expected`` allocations of this version run; a failed one raises."""
+def _running(client: Any, namespace: str, job_id: str, version: int) -> int:
+    """How many allocations of this version run; a failed one raises."""
     allocations = _current_allocations(client, namespace, job_id, version)
     _raise_on_failed(allocations, namespace, job_id)
-    running = [a for a in allocations if a.get("ClientStatus") == "running"]
-    return len(running) >= expected
+    return sum(1 for a in allocations if a.get("ClientStatus") == "running")
 
 
-def _batch_progress(client: Any, namespace: str, job_id: str, version: int, expected: int) -> bool:
+def _batch_progress(
+    client: Any, namespace: str, job_id: str, version: int, expected: int
+) -> _Progress:
     allocations = _current_allocations(client, namespace, job_id, version)
     _raise_on_failed(allocations, namespace, job_id)
-    started = [a for a in allocations if a.get("ClientStatus") in {"running", "complete"}]
-    return len(started) >= expected
+    started = sum(1 for a in allocations if a.get("ClientStatus") in {"running", "complete"})
+    return _Progress(started >= expected, f"{started} of {expected} allocations started")
 
 
 def _current_allocations(

@@ -455,7 +455,10 @@ def test_a_deployment_that_never_settles_times_out_naming_the_job(
     run = run_module("preview_nomad_job", job_args(double, wait_timeout=1))
 
     assert run.failed
-    assert run.msg == f"job '{JOB}' in namespace '{NAMESPACE}' did not become healthy within 1s"
+    assert run.msg.startswith(
+        f"job '{JOB}' in namespace '{NAMESPACE}' did not become healthy within 1s (deployment "
+    )
+    assert run.msg.endswith("is running, 0 of 1 allocations healthy)")
     assert run["registered"] is True
 
 
@@ -542,3 +545,39 @@ def test_an_unknown_token_is_refused_without_being_shown(
     assert run.failed
     assert "Permission denied parsing the job specification" in run.msg
     assert SENTINEL not in run.stdout
+
+
+def test_check_mode_before_the_namespace_exists_reports_an_addition(
+    run_module: ModuleRunner, nomad_double: Target
+) -> None:
+    run = run_module("preview_nomad_job", job_args(nomad_double), check=True)
+
+    assert not run.failed, run.msg
+    assert (run["changed"], run["diff_type"], run["registered"]) == (True, "Added", False)
+    assert run["job_warnings"] == [
+        f"namespace '{NAMESPACE}' does not exist yet, so job '{JOB}' was not planned; "
+        "it would be added"
+    ]
+    assert NAMESPACE not in [ns["Name"] for ns in client(nomad_double).namespaces.get_namespaces()]
+
+
+def test_outside_check_mode_a_missing_namespace_is_nomads_error(
+    run_module: ModuleRunner, nomad_double: Target
+) -> None:
+    run = run_module("preview_nomad_job", job_args(nomad_double))
+
+    assert run.failed
+    assert f'job "{JOB}" is in nonexistent namespace "{NAMESPACE}"' in run.msg
+
+
+def test_an_unchanged_job_whose_deployment_failed_keeps_failing(
+    run_module: ModuleRunner, double: NomadDouble, preview_namespace: str
+) -> None:
+    double.mark_failing(command=BROKEN)
+    run_module("preview_nomad_job", job_args(double, service_hcl(command=BROKEN)))
+
+    again = run_module("preview_nomad_job", job_args(double, service_hcl(command=BROKEN)))
+
+    assert again.failed
+    assert (again["changed"], again["registered"]) == (False, False)
+    assert "is failed: Failed due to unhealthy allocations" in again.msg
