@@ -8,7 +8,8 @@ class ModuleDocFragment:
 options:
   nomad_addr:
     description:
-      - URL of the Nomad HTTP API, such as V(http://127.0.0.1:4646) or V(https://nomad.example.com:4646).
+      - URL of the Nomad HTTP API, such as V(http://127.0.0.1:4646) or
+        V(https://nomad.example.com:4646).
       - The scheme decides whether TLS is used; without a port, V(4646) is used.
       - Falls back to the E(NOMAD_ADDR) environment variable.
     type: str

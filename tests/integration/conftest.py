@@ -125,12 +125,30 @@ def _namespace(target: NomadDouble | RealNomad) -> Iterator[str]:
         lifecycle.teardown_namespace(api, NAMESPACE, timeout=60)
 
 
-def restricted_token(target: NomadDouble | RealNomad, rules: str, name: str) -> str:
-    """The secret of a new client token holding one policy with these ``rules``."""
-    admin = client(target)
-    admin.acl.create_policy(name, {"Name": name, "Rules": rules})
-    created = admin.acl.create_token({"Name": name, "Type": "client", "Policies": [name]})
-    return str(created["SecretID"])
+TokenMaker = Callable[[NomadDouble | RealNomad, str, str], str]
+
+
+@pytest.fixture
+def restricted_token() -> Iterator[TokenMaker]:
+    """Make client tokens holding one policy: ``restricted_token(target, rules, name)``.
+
+    Returns the token's secret. Tokens and policies made on a real agent are deleted after
+    the test.
+    """
+    made: list[tuple[Any, str, str]] = []
+
+    def make(target: NomadDouble | RealNomad, rules: str, name: str) -> str:
+        admin = client(target)
+        admin.acl.create_policy(name, {"Name": name, "Rules": rules})
+        created = admin.acl.create_token({"Name": name, "Type": "client", "Policies": [name]})
+        if isinstance(target, RealNomad):
+            made.append((admin, created["AccessorID"], name))
+        return str(created["SecretID"])
+
+    yield make
+    for admin, accessor, name in made:
+        admin.acl.delete_token(accessor)
+        admin.acl.delete_policy(name)
 
 
 def job_ids(target: NomadDouble | RealNomad, namespace: str = NAMESPACE) -> list[str]:

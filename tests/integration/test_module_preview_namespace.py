@@ -15,11 +15,11 @@ from tests.doubles.nomad import NomadDouble
 from tests.integration.conftest import (
     NAMESPACE,
     ModuleRunner,
+    TokenMaker,
     client,
     connection,
     job_ids,
     periodic_hcl,
-    restricted_token,
     service_hcl,
 )
 
@@ -149,7 +149,7 @@ def test_a_closing_preview_is_refused_when_asked(
 
 
 def test_creating_a_namespace_without_a_management_token_says_so(
-    run_module: ModuleRunner, nomad_acl_double: Target
+    run_module: ModuleRunner, nomad_acl_double: Target, restricted_token: TokenMaker
 ) -> None:
     ci = restricted_token(
         nomad_acl_double, 'namespace "preview-*" { policy = "write" }', "preview-ci"
@@ -253,7 +253,7 @@ def test_a_teardown_error_names_the_variable(
 
 
 def test_deleting_without_a_management_token_says_so(
-    run_module: ModuleRunner, nomad_acl_double: Target
+    run_module: ModuleRunner, nomad_acl_double: Target, restricted_token: TokenMaker
 ) -> None:
     client(nomad_acl_double).namespace.create_namespace({"Name": NAMESPACE})
     ci = restricted_token(

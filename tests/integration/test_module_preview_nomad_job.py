@@ -19,12 +19,12 @@ from tests.doubles.nomad import NomadDouble
 from tests.integration.conftest import (
     NAMESPACE,
     ModuleRunner,
+    TokenMaker,
     batch_hcl,
     client,
     connection,
     job_ids,
     periodic_hcl,
-    restricted_token,
     service_hcl,
 )
 
@@ -384,7 +384,10 @@ def test_an_unreachable_nomad_is_named(run_module: ModuleRunner) -> None:
 
 
 def test_a_token_without_submit_rights_is_denied_by_name(
-    run_module: ModuleRunner, nomad_acl_double: Target, acl_namespace: str
+    run_module: ModuleRunner,
+    nomad_acl_double: Target,
+    acl_namespace: str,
+    restricted_token: TokenMaker,
 ) -> None:
     reviewer = restricted_token(
         nomad_acl_double, 'namespace "preview-*" { policy = "read" }', "preview-reviewer"
