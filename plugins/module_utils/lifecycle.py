@@ -24,6 +24,7 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad impo
 )
 
 PREVIEW_PREFIX = "preview-"
+# The namespace meta keys a preview is described by; all values are strings.
 META_KEYS = (
     "preview_id",
     "preview_repo",
@@ -45,7 +46,6 @@ DEFAULT_TEARDOWN_TIMEOUT = 120
 # Deployment states that end a wait.
 _DEPLOYMENT_DONE = {"successful"}
 _DEPLOYMENT_BROKEN = {"failed", "cancelled"}
-_TERMINAL_ALLOC = {"complete", "failed", "lost"}
 # Nomad's answers while a namespace still holds jobs or allocations on their way out.
 _NAMESPACE_BUSY = ("has non-terminal jobs", "has non-terminal allocations")
 _WARNING_ITEM = re.compile(r"^\* (.*)$", re.MULTILINE)
@@ -75,7 +75,9 @@ def job_label(job_id: str) -> str:
 # Submitting a job --------------------------------------------------------------------------------
 
 
-def parse_job(client: Any, content: str, namespace: str, content_format: str = "hcl") -> Any:
+def parse_job(
+    client: Any, content: str, namespace: str, content_format: str = "hcl"
+) -> dict[str, Any]:
     """Return the API job object for ``content`` (HCL, or JSON of the job object).
 
     HCL goes to Nomad's parser (POST /v1/jobs/parse, not canonicalized), so the spec is read
@@ -91,10 +93,12 @@ def parse_job(client: Any, content: str, namespace: str, content_format: str = "
             decoded = decoded["Job"]
         if not isinstance(decoded, dict):
             raise JobSpecError("content must be a JSON object holding one Nomad job")
-        return decoded
+        job: dict[str, Any] = decoded
+        return job
 
     with api_call("parsing", "the job specification", namespace):
-        return client.jobs.parse(content, canonicalize=False)
+        parsed: dict[str, Any] = client.jobs.parse(content, canonicalize=False)
+    return parsed
 
 
 def prepare_job(
