@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def service_hcl(job_id: str = "shop-pr-42-worker", image: str = "ghcr.io/acme/shop:1.0") -> str:
     """A docker service job with a nomad-provider service, a template and a UI link."""
@@ -132,4 +134,48 @@ def service_json(job_id: str = "api", **overrides: object) -> dict[str, object]:
         ],
     }
     job.update(overrides)
+    return job
+
+
+def ported_json(
+    job_id: str = "web",
+    count: int = 1,
+    dynamic: dict[str, int] | None = None,
+    static: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """A docker service job whose group asks for ports.
+
+    `dynamic` maps a port label to its `to`; `static` maps a label to its fixed host port.
+    """
+    job: dict[str, Any] = service_json(job_id)
+    group = job["TaskGroups"][0]
+    group["Count"] = count
+    group["Networks"] = [
+        {
+            "DynamicPorts": [{"Label": label, "To": to} for label, to in (dynamic or {}).items()]
+            or None,
+            "ReservedPorts": [
+                {"Label": label, "Value": value} for label, value in (static or {}).items()
+            ]
+            or None,
+        }
+    ]
+    return job
+
+
+def with_nomad_services(job: dict[str, Any]) -> dict[str, Any]:
+    """Give a `ported_json` job a group service on `smtp` and a task service on `http`."""
+    group = job["TaskGroups"][0]
+    group["Services"] = [
+        {"Name": f"{job['ID']}-mail", "Provider": "nomad", "PortLabel": "smtp", "Tags": ["mail"]}
+    ]
+    group["Tasks"][0]["Services"] = [
+        {
+            "Name": f"{job['ID']}-http",
+            "Provider": "nomad",
+            "PortLabel": "http",
+            "Tags": ["preview", "${NOMAD_META_pr}"],
+        }
+    ]
+    job["Meta"] = {"pr": "pr-42"}
     return job

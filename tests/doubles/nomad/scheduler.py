@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .durations import format_go_duration
+from .network import encode_resources
 
 NODE_ID = "6f2b8f1c-5d6e-4b6a-9a53-1f0c0e5a7d11"
 NODE_NAME = "nomad-double-dc1"
+DATACENTER = "dc1"
+SIGNING_KEY_ID = "0b1c6a52-8d3e-4f7a-9c21-5e4d3b2a1f09"
 TERMINAL = {"complete", "failed", "lost"}
 
 
@@ -114,6 +117,52 @@ def new_eval(
     }
 
 
+def placement_metric(job: dict[str, Any], started_ns: int) -> dict[str, Any]:
+    """The `AllocMetric` of a placement on the double's one node."""
+    return {
+        **_metric(job),
+        "ScoreMetaData": [
+            {
+                "NodeID": NODE_ID,
+                "Scores": {"binpack": 0.5, "job-anti-affinity": 0, "node-affinity": 0},
+                "NormScore": 0.5,
+            }
+        ],
+        "AllocationTime": max(now_ns() - started_ns, 1),
+    }
+
+
+def failure_metric(job: dict[str, Any], dimension: str, failed: int) -> dict[str, Any]:
+    """The `AllocMetric` of a group the node could not take, as in `FailedTGAllocs`."""
+    return {
+        **_metric(job),
+        "NodesExhausted": 1,
+        "DimensionExhausted": {dimension: 1},
+        "CoalescedFailures": failed - 1,
+    }
+
+
+def _metric(job: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "NodesEvaluated": 1,
+        "NodesFiltered": 0,
+        "NodesInPool": 1,
+        "NodePool": job.get("NodePool") or "default",
+        "NodesAvailable": {DATACENTER: 1},
+        "ClassFiltered": None,
+        "ConstraintFiltered": None,
+        "NodesExhausted": 0,
+        "ClassExhausted": None,
+        "DimensionExhausted": None,
+        "QuotaExhausted": None,
+        "ResourcesExhausted": None,
+        "Scores": None,
+        "ScoreMetaData": None,
+        "AllocationTime": 0,
+        "CoalescedFailures": 0,
+    }
+
+
 def new_alloc(
     job: dict[str, Any],
     group: dict[str, Any],
@@ -122,7 +171,9 @@ def new_alloc(
     deployment_id: str,
     index: int,
     failures: Failures,
+    resources: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A placed allocation, pending, holding `resources` (its `AllocatedResources`)."""
     stamp = now_ns()
     reasons = {task["Name"]: failures.reason(task) for task in group["Tasks"] or []}
     return {
@@ -160,6 +211,15 @@ def new_alloc(
         "PreviousAllocation": "",
         "RescheduleTracker": None,
         "Resources": None,
+        "SharedResources": None,
+        "TaskResources": None,
+        "AllocatedResources": resources,
+        "Metrics": placement_metric(job, stamp),
+        "AllocStates": None,
+        "NetworkStatus": None,
+        "PreemptedAllocations": None,
+        "PreemptedByAllocation": "",
+        "SigningKeyID": SIGNING_KEY_ID,
         "CreateIndex": index,
         "ModifyIndex": index,
         "AllocModifyIndex": index,
@@ -171,6 +231,7 @@ def new_alloc(
         "_job_create_index": job["CreateIndex"],
         "_tasks": {task["Name"]: task for task in group["Tasks"] or []},
         "_restart": group["RestartPolicy"],
+        "_services": "unregistered",
     }
 
 
@@ -404,8 +465,9 @@ STUB_FIELDS = [
     "DeploymentStatus",
     "FollowupEvalID",
     "NextAllocation",
-    "PreviousAllocation",
     "RescheduleTracker",
+    "PreemptedAllocations",
+    "PreemptedByAllocation",
     "CreateIndex",
     "ModifyIndex",
     "CreateTime",
@@ -413,8 +475,14 @@ STUB_FIELDS = [
 ]
 
 
-def stub(alloc: dict[str, Any]) -> dict[str, Any]:
-    """The allocation list stub."""
+def stub(
+    alloc: dict[str, Any], resources: bool = False, task_states: bool = True
+) -> dict[str, Any]:
+    """The allocation list stub; `resources` adds `AllocatedResources`, as `?resources=true`."""
     out = {key: copy.deepcopy(alloc[key]) for key in STUB_FIELDS}
     out["JobVersion"] = alloc["JobVersion"]
+    if resources and alloc["AllocatedResources"] is not None:
+        out["AllocatedResources"] = encode_resources(alloc["AllocatedResources"])
+    if not task_states:
+        out["TaskStates"] = None
     return out

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import hcl, jobs, scheduler, wire
+from . import bexpr, hcl, jobs, network, scheduler, services, wire
 from .acl import Acl
 from .durations import parse_go_duration
 from .errors import ApiError, denied
@@ -33,6 +33,7 @@ Handler = Callable[["Request"], "Response"]
 BOOL_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 BOOL_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 WRITE_METHODS = {"PUT", "POST"}
+ANY_METHOD = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD")
 
 
 @dataclass
@@ -509,8 +510,11 @@ def _routes(double: NomadDouble) -> list[Route]:
         Route("/v1/validate/job", {m: e.validate for m in writes}),
         Route("/v1/job/{rest*}", {m: e.job_specific for m in ("GET", "PUT", "POST", "DELETE")}),
         Route("/v1/allocations", {"GET": e.list_allocations}),
-        Route("/v1/allocation/{id}", {"GET": e.get_allocation}),
-        Route("/v1/allocation/{id}/stop", {m: e.stop_allocation for m in writes}),
+        Route("/v1/allocation/{rest*}", dict.fromkeys(ANY_METHOD, e.allocation_specific)),
+        Route("/v1/allocation/", dict.fromkeys(ANY_METHOD, e.allocation_specific)),
+        Route("/v1/services", {"GET": e.list_services}),
+        Route("/v1/service/{rest*}", dict.fromkeys(ANY_METHOD, e.service_specific)),
+        Route("/v1/service/", dict.fromkeys(ANY_METHOD, e.service_specific)),
         Route("/v1/evaluations", {"GET": e.list_evaluations}),
         Route("/v1/evaluation/{id}", {"GET": e.get_evaluation}),
         Route("/v1/deployments", {"GET": e.list_deployments}),
@@ -670,6 +674,7 @@ class _Endpoints:
             ("/versions", self.versions),
             ("/deployments", self.job_deployments),
             ("/deployment", self.job_latest_deployment),
+            ("/services", self.job_services),
         ]
         for suffix, handler in suffixes:
             if rest.endswith(suffix):
@@ -679,7 +684,6 @@ class _Endpoints:
             "/revert",
             "/stable",
             "/scale",
-            "/services",
             "/submission",
             "/actions",
             "/action",
@@ -704,7 +708,7 @@ class _Endpoints:
         namespace = req.namespace()
         req.require(namespace, "read-job")
         job = self.store.job(namespace, job_id)
-        return Response(body=job, index=job["ModifyIndex"], query_meta=True)
+        return Response(body=network.encode_job(job), index=job["ModifyIndex"], query_meta=True)
 
     def deregister(self, req: Request, job_id: str) -> Response:
         namespace = req.namespace()
@@ -762,7 +766,7 @@ class _Endpoints:
             diffs = [job_diff(older, newer) for newer, older in itertools.pairwise(newest_first)]
         index = self.store.table_index("job_version")
         body = {
-            "Versions": newest_first,
+            "Versions": [network.encode_job(version) for version in newest_first],
             "Diffs": diffs,
             "Index": index,
             "LastContact": 0,
@@ -857,22 +861,68 @@ class _Endpoints:
         return [r for r in records if r["Namespace"] == namespace]
 
     def list_allocations(self, req: Request) -> Response:
+        """GET /v1/allocations; `resources=true` adds each one's `AllocatedResources`."""
+        resources = req.bool_param("resources")
+        task_states = req.bool_param("task_states") or not req.query.get("task_states")
         allocs = sorted(self.store.allocs.values(), key=lambda a: a["ID"])
         prefix = req.query.get("prefix", "")
         found = [
-            scheduler.stub(a) for a in self._namespaced(req, allocs) if a["ID"].startswith(prefix)
+            scheduler.stub(a, resources, task_states)
+            for a in self._namespaced(req, allocs)
+            if a["ID"].startswith(prefix)
         ]
         return self._page(req, found, lambda a: a["ID"], self.store.table_index("allocs"))
 
-    def get_allocation(self, req: Request) -> Response:
-        alloc = self.store.allocs.get(req.params["id"])
+    def allocation_specific(self, req: Request) -> Response:
+        """/v1/allocation/<id>[/<action>], dispatched by path segments as Nomad does."""
+        tokens = req.params.get("rest", "").split("/")
+        if len(tokens) > 2:
+            raise ApiError(404, "resource not found")
+        alloc_id = tokens[0]
+        if len(tokens) == 1:
+            return self.get_allocation(req, alloc_id)
+        if tokens[1] == "stop":
+            return self.stop_allocation(req, alloc_id)
+        if tokens[1] == "services":
+            return self.allocation_services(req, alloc_id)
+        if tokens[1] == "checks":
+            raise ApiError(404, "endpoint /checks is not implemented by the Nomad API double")
+        raise ApiError(404, "resource not found")
+
+    def get_allocation(self, req: Request, alloc_id: str) -> Response:
+        """GET /v1/allocation/:id: the full allocation, job included, in Nomad's sparse form.
+
+        A token without `read-job` in the allocation's namespace is told the allocation is
+        unknown (a 500, as Nomad's RPC error reaches the HTTP layer), not that it is denied.
+        """
+        self._read_method(req)
+        alloc = self.store.allocs.get(alloc_id)
         if alloc is None:
             raise ApiError(404, "alloc not found")
-        req.require(alloc["Namespace"], "read-job")
-        return Response(body=scheduler.public(alloc), index=alloc["ModifyIndex"], query_meta=True)
+        if not req.acl.allows(alloc["Namespace"], "read-job"):
+            raise ApiError(500, f'Unknown allocation "{alloc_id}"')
+        body = network.encode_allocation(alloc)
+        return Response(body=body, index=alloc["ModifyIndex"], query_meta=True)
 
-    def stop_allocation(self, req: Request) -> Response:
-        alloc = self.store.allocs.get(req.params["id"])
+    def allocation_services(self, req: Request, alloc_id: str) -> Response:
+        """GET /v1/allocation/:id/services: the allocation's nomad service registrations."""
+        self._read_method(req)
+        namespace = req.namespace()
+        req.require(namespace, "read-job")
+        alloc = self.store.allocs.get(alloc_id)
+        if alloc is None or alloc["Namespace"] != namespace:
+            raise ApiError(404, "allocation not found")
+        found = sorted(
+            (r for r in self.store.services.values() if r["AllocID"] == alloc_id),
+            key=lambda record: record["ID"],
+        )
+        index = self.store.table_index("service_registrations")
+        return Response(body=found, index=index, query_meta=True)
+
+    def stop_allocation(self, req: Request, alloc_id: str) -> Response:
+        if req.method not in WRITE_METHODS:
+            raise ApiError(405, "Invalid method")
+        alloc = self.store.allocs.get(alloc_id)
         if alloc is None:
             raise ApiError(404, "alloc not found")
         req.require(alloc["Namespace"], "alloc-lifecycle")
@@ -941,6 +991,87 @@ class _Endpoints:
             },
             index=index,
         )
+
+    # Service registrations (provider "nomad") --------------------------------------------
+
+    def list_services(self, req: Request) -> Response:
+        """GET /v1/services: service names and tags, grouped by namespace.
+
+        `namespace=*` lists every namespace the token may read (nothing, rather than 403, when
+        it may read none); a named namespace needs `read-job` there.
+        """
+        namespace = req.namespace()
+        if namespace == "*":
+            records = [
+                r
+                for r in self.store.services.values()
+                if req.acl.allows(r["Namespace"], "read-job")
+            ]
+        else:
+            req.require(namespace, "read-job")
+            records = [r for r in self.store.services.values() if r["Namespace"] == namespace]
+        index = self.store.table_index("service_registrations")
+        return Response(body=services.list_stubs(records), index=index, query_meta=True)
+
+    def service_specific(self, req: Request) -> Response:
+        """/v1/service/<name> (GET) and /v1/service/<name>/<id> (DELETE), as Nomad splits them."""
+        parts = req.params.get("rest", "").split("/")
+        if len(parts) == 1:
+            if req.method != "GET":
+                raise ApiError(405, "Invalid method")
+            if not parts[0]:
+                raise ApiError(400, "missing service name")
+            return self.get_service(req, parts[0])
+        if len(parts) == 2:
+            if req.method != "DELETE":
+                raise ApiError(405, "Invalid method")
+            if not parts[1]:
+                raise ApiError(400, "missing service id")
+            return self.delete_service(req, parts[1])
+        raise ApiError(400, "invalid URI")
+
+    def get_service(self, req: Request, name: str) -> Response:
+        """GET /v1/service/:name: its registrations in one namespace; none is 200 `[]`."""
+        namespace = req.namespace()
+        req.require(namespace, "read-job")
+        found = self.store.service_registrations(namespace, name)
+        expression = req.query.get("filter", "")
+        if expression:
+            found = _filtered(found, expression)
+        page = self._page(
+            req,
+            found,
+            lambda record: f"{record['Namespace']}.{record['ID']}",
+            self.store.table_index("service_registrations"),
+        )
+        if req.query.get("choose"):
+            page.body = services.choose(page.body, req.query["choose"])
+        return page
+
+    def delete_service(self, req: Request, service_id: str) -> Response:
+        """DELETE /v1/service/:name/:id: the name in the path is not consulted, only the ID."""
+        namespace = req.namespace()
+        req.require(namespace, "submit-job", "delete-service-registration")
+        index = self.store.delete_service(namespace, service_id)
+        return Response(empty=True, index=index)
+
+    def job_services(self, req: Request, job_id: str) -> Response:
+        """GET /v1/job/:id/services: the job's registrations; 404 for an unknown job."""
+        self._read_method(req)
+        namespace = req.namespace()
+        req.require(namespace, "read-job")
+        if (namespace, job_id) not in self.store.jobs:
+            raise ApiError(404, "job not found")
+        found = sorted(
+            (
+                r
+                for r in self.store.services.values()
+                if r["Namespace"] == namespace and r["JobID"] == job_id
+            ),
+            key=lambda record: record["ID"],
+        )
+        index = self.store.table_index("service_registrations")
+        return Response(body=found, index=index, query_meta=True)
 
     # Namespaces ----------------------------------------------------------------------------
 
@@ -1200,8 +1331,23 @@ class _Endpoints:
                 or (alloc["Namespace"], alloc["JobID"]) not in self.store.jobs
             ):
                 del self.store.allocs[alloc_id]
+                self.store.deregister_alloc_services(alloc_id)
         self.store.bump("jobs", "allocs")
         return Response(empty=True)
+
+
+def _filtered(records: list[dict[str, Any]], expression: str) -> list[dict[str, Any]]:
+    """Apply a `filter=` expression as Nomad's paginator does, with its error texts."""
+    try:
+        node = bexpr.parse(expression)
+    except bexpr.FilterSyntaxError as exc:
+        raise ApiError(
+            400, f"failed to create result paginator: failed to read filter expression: {exc}"
+        ) from exc
+    try:
+        return [record for record in records if bexpr.evaluate(node, record)]
+    except bexpr.FilterEvalError as exc:
+        raise ApiError(400, f"failed to read result page: {exc}") from exc
 
 
 def _api_shape(job: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import random
 import re
 import secrets
 import time
@@ -17,7 +18,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import bexpr, diff, jobs, scheduler
+from . import bexpr, diff, jobs, network, scheduler, services
 from .acl import Acl, PolicyError, parse_rules
 from .cron import parse_cron
 from .errors import ApiError, JobValidationError, MultiError, render_warnings
@@ -70,6 +71,9 @@ class Store:
     variables: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    services: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    blocked: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
     bootstrapped: bool = False
 
     def __post_init__(self) -> None:
@@ -393,7 +397,11 @@ class Store:
     def _schedule(
         self, job: dict[str, Any], previous: dict[str, Any] | None, evaluation: dict[str, Any]
     ) -> None:
-        """Place allocations for a new job version and retire the previous ones."""
+        """Place allocations for a new job version and retire the previous ones.
+
+        A group the node cannot take (a static port another allocation holds) stays queued
+        behind a blocked evaluation, which places it once an allocation ends and frees room.
+        """
         key = (job["Namespace"], job["ID"])
         index = self.bump("allocs", "deployment")
         for deployment in self.deployments.values():
@@ -415,6 +423,7 @@ class Store:
                 alloc["_ticks"] = 0
                 alloc["ModifyIndex"] = index
         if job["Stop"]:
+            self._cancel_blocked(key, f'evaluation "{evaluation["ID"]}" successful')
             return
         deployment_id = ""
         if scheduler.needs_deployment(job):
@@ -422,16 +431,149 @@ class Store:
             self.deployments[deployment["ID"]] = deployment
             deployment_id = deployment["ID"]
             evaluation["DeploymentID"] = deployment_id
+        used = network.used_ports(self.allocs.values())
+        queued: dict[str, list[int]] = {}
+        failed: dict[str, dict[str, Any]] = {}
         for group in job["TaskGroups"] or []:
             for slot in range(group["Count"]):
-                alloc = scheduler.new_alloc(
-                    job, group, slot, evaluation["ID"], deployment_id, index, self.failures
-                )
-                self.allocs[alloc["ID"]] = alloc
+                try:
+                    self._place(job, group, slot, evaluation["ID"], deployment_id, index, used)
+                except network.PlacementError as exc:
+                    slots = queued.setdefault(group["Name"], [])
+                    slots.append(slot)
+                    failed[group["Name"]] = scheduler.failure_metric(job, str(exc), len(slots))
+        if queued:
+            self._cancel_blocked(key, f'existing blocked evaluation exists for job "{job["ID"]}"')
+            self._block(job, evaluation, queued, failed, deployment_id)
+        else:
+            self._cancel_blocked(key, f'evaluation "{evaluation["ID"]}" successful')
         if deployment_id:
             scheduler.refresh_deployment(
                 self.deployments[deployment_id], list(self.allocs.values())
             )
+
+    def _place(
+        self,
+        job: dict[str, Any],
+        group: dict[str, Any],
+        slot: int,
+        eval_id: str,
+        deployment_id: str,
+        index: int | None,
+        used: set[int],
+    ) -> dict[str, Any]:
+        """Create one allocation with its ports on the node; `used` gains its ports.
+
+        Without an `index`, a fit takes a new one; a `PlacementError` writes nothing.
+        """
+        ports, shared_network = network.offer(group, used, self.rng)
+        if index is None:
+            index = self.bump("allocs")
+        resources = network.allocated_resources(group, ports, shared_network)
+        alloc = scheduler.new_alloc(
+            job, group, slot, eval_id, deployment_id, index, self.failures, resources
+        )
+        self.allocs[alloc["ID"]] = alloc
+        used.update(mapping["Value"] for mapping in ports)
+        return alloc
+
+    def _block(
+        self,
+        job: dict[str, Any],
+        evaluation: dict[str, Any],
+        queued: dict[str, list[int]],
+        failed: dict[str, dict[str, Any]],
+        deployment_id: str,
+    ) -> None:
+        """Record unplaced allocations on the evaluation and queue them behind a blocked one."""
+        blocked = scheduler.new_eval(job, "queued-allocs", self.bump("evals"))
+        blocked.update(
+            {
+                "Status": "blocked",
+                "PreviousEval": evaluation["ID"],
+                "FailedTGAllocs": copy.deepcopy(failed),
+                "QueuedAllocations": None,
+                "Priority": evaluation["Priority"],
+            }
+        )
+        self.evals[blocked["ID"]] = blocked
+        evaluation["FailedTGAllocs"] = failed
+        evaluation["BlockedEval"] = blocked["ID"]
+        evaluation["QueuedAllocations"] = {
+            group["Name"]: len(queued.get(group["Name"], [])) for group in job["TaskGroups"] or []
+        }
+        self.blocked[(job["Namespace"], job["ID"])] = {
+            "eval": blocked["ID"],
+            "queued": queued,
+            "deployment": deployment_id,
+        }
+
+    def _cancel_blocked(self, key: tuple[str, str], description: str) -> None:
+        """Cancel the job's blocked evaluation, which a newer evaluation supersedes."""
+        record = self.blocked.pop(key, None)
+        if record is None:
+            return
+        blocked = self.evals[record["eval"]]
+        blocked["Status"] = "cancelled"
+        blocked["StatusDescription"] = description
+        blocked["ModifyIndex"] = self.bump("evals")
+
+    def _unblock(self) -> bool:
+        """Place queued allocations that now fit; True when any was placed."""
+        placed = False
+        for key, record in list(self.blocked.items()):
+            job = self.jobs[key]
+            blocked = self.evals[record["eval"]]
+            groups = {group["Name"]: group for group in job["TaskGroups"] or []}
+            used = network.used_ports(self.allocs.values())
+            failed: dict[str, dict[str, Any]] = {}
+            for name, slots in record["queued"].items():
+                remaining = []
+                for slot in slots:
+                    try:
+                        self._place(
+                            job, groups[name], slot, blocked["ID"], record["deployment"], None, used
+                        )
+                        placed = True
+                    except network.PlacementError as exc:
+                        remaining.append(slot)
+                        failed[name] = scheduler.failure_metric(job, str(exc), len(remaining))
+                record["queued"][name] = remaining
+            if failed == blocked["FailedTGAllocs"]:
+                continue
+            if not failed:
+                del self.blocked[key]
+                blocked["Status"] = "complete"
+            blocked["FailedTGAllocs"] = failed or None
+            blocked["ModifyIndex"] = self.bump("evals")
+        return placed
+
+    def queued_count(self, namespace: str, job_id: str, group: str) -> int:
+        record = self.blocked.get((namespace, job_id))
+        return len(record["queued"].get(group, [])) if record else 0
+
+    def placement_failures(self, job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The groups of `job` the node could not take now, as a plan reports them.
+
+        The job's own allocations are left out: an update replaces them.
+        """
+        key = (job["Namespace"], job["ID"])
+        used = network.used_ports(
+            alloc for alloc in self.allocs.values() if (alloc["Namespace"], alloc["JobID"]) != key
+        )
+        rng = random.Random(key[1])
+        failed: dict[str, dict[str, Any]] = {}
+        for group in job["TaskGroups"] or []:
+            count = 0
+            for _slot in range(group["Count"]):
+                try:
+                    ports, _shared = network.offer(group, used, rng)
+                except network.PlacementError as exc:
+                    count += 1
+                    failed[group["Name"]] = scheduler.failure_metric(job, str(exc), count)
+                    continue
+                used.update(mapping["Value"] for mapping in ports)
+        return failed
 
     def deregister(
         self, namespace: str, job_id: str, purge: bool, eval_priority: int = 0
@@ -520,9 +662,12 @@ class Store:
             launch = self.next_launch(job)
             if launch is not None:
                 next_launch = launch.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        failed = None
+        if not (job["Stop"] or jobs.is_periodic(job) or jobs.is_parameterized(job)):
+            failed = self.placement_failures(job) or None
         return {
             "Annotations": {"DesiredTGUpdates": desired, "PreemptedAllocs": None},
-            "FailedTGAllocs": None,
+            "FailedTGAllocs": failed,
             "JobModifyIndex": existing["JobModifyIndex"] if existing else 0,
             "CreatedEvals": None,
             "Diff": job_diff if want_diff else None,
@@ -681,7 +826,7 @@ class Store:
         groups: dict[str, dict[str, int]] = {}
         for group in job["TaskGroups"] or []:
             groups[group["Name"]] = {
-                "Queued": 0,
+                "Queued": self.queued_count(namespace, job_id, group["Name"]),
                 "Complete": 0,
                 "Failed": 0,
                 "Running": 0,
@@ -850,14 +995,20 @@ class Store:
         """Advance every allocation and deployment `times` steps."""
         for _ in range(times):
             changed = False
+            ended = False
             for alloc in list(self.allocs.values()):
                 deployment = (
                     self.deployments.get(alloc["DeploymentID"]) if alloc["DeploymentID"] else None
                 )
+                live = alloc["ClientStatus"] not in scheduler.TERMINAL
                 if scheduler.advance_alloc(alloc, self.pace, deployment):
                     changed = True
+                    ended = ended or (live and alloc["ClientStatus"] in scheduler.TERMINAL)
                     alloc["ModifyIndex"] = self.bump("allocs")
                     alloc["ModifyTime"] = scheduler.now_ns()
+            if ended and self.blocked:
+                changed = self._unblock() or changed
+            changed = self._sync_services() or changed
             allocs = list(self.allocs.values())
             for deployment in self.deployments.values():
                 if scheduler.refresh_deployment(deployment, allocs):
@@ -867,6 +1018,61 @@ class Store:
             if changed:
                 for job in list(self.jobs.values()):
                     self._refresh_job(job)
+
+    # Service registrations -----------------------------------------------------------------
+
+    def _sync_services(self) -> bool:
+        """Register the nomad services of allocations now running; drop those of stopping ones.
+
+        As on a Nomad client, registration follows the allocation's start and deregistration
+        comes first when it is told to stop (before any shutdown delay), or when it ends.
+        """
+        changed = False
+        for alloc in self.allocs.values():
+            running = alloc["DesiredStatus"] == "run" and alloc["ClientStatus"] == "running"
+            if running and alloc["_services"] == "unregistered":
+                alloc["_services"] = "registered"
+                changed = self._register_services(alloc) or changed
+            elif not running and alloc["_services"] == "registered":
+                alloc["_services"] = "deregistered"
+                changed = self.deregister_alloc_services(alloc["ID"]) or changed
+        return changed
+
+    def _register_services(self, alloc: dict[str, Any]) -> bool:
+        group = next(g for g in alloc["Job"]["TaskGroups"] if g["Name"] == alloc["TaskGroup"])
+        records = services.registrations(
+            alloc, group, scheduler.NODE_ID, self.datacenter, self.region
+        )
+        if not records:
+            return False
+        index = self.bump("service_registrations")
+        for record in records:
+            record["CreateIndex"] = record["ModifyIndex"] = index
+            self.services[(record["Namespace"], record["ID"])] = record
+        return True
+
+    def deregister_alloc_services(self, alloc_id: str) -> bool:
+        """Remove every registration of one allocation; True when any was there."""
+        keys = [key for key, record in self.services.items() if record["AllocID"] == alloc_id]
+        for key in keys:
+            del self.services[key]
+        if keys:
+            self.bump("service_registrations")
+        return bool(keys)
+
+    def delete_service(self, namespace: str, service_id: str) -> int:
+        """DELETE /v1/service/:name/:id: one registration, looked up by namespace and ID."""
+        if self.services.pop((namespace, service_id), None) is None:
+            raise ApiError(500, "service registration not found")
+        return self.bump("service_registrations")
+
+    def service_registrations(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        found = [
+            record
+            for (ns, _id), record in self.services.items()
+            if ns == namespace and record["ServiceName"] == name
+        ]
+        return sorted(found, key=lambda record: record["ID"])
 
     def _refresh_job(self, job: dict[str, Any]) -> None:
         """Recompute a job's Status from its allocations; a change moves ModifyIndex only."""
