@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +244,69 @@ def test_command_line_prints_address_and_management_token() -> None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
     assert process.returncode == 0
+
+
+def _start_with_files(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], Path, Path]:
+    address_file = tmp_path / "nomad.addr"
+    pid_file = tmp_path / "nomad.pid"
+    files = ["--address-file", str(address_file), "--pid-file", str(pid_file)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.doubles", "nomad", "--port", "0", *options, *files],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not address_file.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process, address_file, pid_file
+
+
+def _terminate(process: subprocess.Popen[str], pid_file: Path) -> str:
+    """SIGTERM the double by the PID it wrote (by the child's own PID if it wrote none)."""
+    if process.poll() is None:
+        written = pid_file.read_text(encoding="utf-8") if pid_file.exists() else ""
+        os.kill(int(written) if written else process.pid, signal.SIGTERM)
+    stdout, _stderr = process.communicate(timeout=30)
+    return stdout
+
+
+def test_command_line_writes_its_files_and_removes_them_on_sigterm(tmp_path: Path) -> None:
+    process, address_file, pid_file = _start_with_files(tmp_path, "--acl")
+    try:
+        address, token = address_file.read_text(encoding="utf-8").splitlines()
+        pid = int(pid_file.read_text(encoding="utf-8"))
+        modes = {stat.S_IMODE(path.stat().st_mode) for path in (address_file, pid_file)}
+        allowed = requests.get(f"{address}/v1/jobs", headers={"X-Nomad-Token": token}, timeout=5)
+        denied = requests.get(f"{address}/v1/jobs", timeout=5)
+    finally:
+        stdout = _terminate(process, pid_file)
+
+    assert pid == process.pid
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", address)
+    assert modes == {0o600}
+    assert (allowed.status_code, denied.status_code) == (200, 403)
+    assert process.returncode == 0
+    assert not address_file.exists()
+    assert not pid_file.exists()
+    assert token not in stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_command_line_address_file_holds_only_the_address_without_acls(tmp_path: Path) -> None:
+    process, address_file, pid_file = _start_with_files(tmp_path)
+    try:
+        lines = address_file.read_text(encoding="utf-8").splitlines()
+        reachable = requests.get(f"{lines[0]}/v1/status/leader", timeout=5)
+    finally:
+        _terminate(process, pid_file)
+
+    assert len(lines) == 1
+    assert reachable.status_code == 200
+    assert process.returncode == 0
+    assert not address_file.exists()
+    assert not pid_file.exists()
 
 
 def test_command_line_refuses_an_unknown_double() -> None:
