@@ -10,8 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.nomad_previews.previews.plugins.module_utils.hcl_format import format_hcl
 from ansible_collections.nomad_previews.previews.plugins.module_utils.model import (
     build_preview,
-    queue_url_template,
-    secrets_template,
+    submitted_summary,
     summary,
 )
 from ansible_collections.nomad_previews.previews.plugins.module_utils.profile import (
@@ -40,6 +39,13 @@ def preview_summary(model: Mapping[str, Any], nomad_ui_url: str = "") -> dict[st
     return summary(model, nomad_ui_url)
 
 
+def preview_submitted(
+    rendered: Mapping[str, Any], running: Mapping[str, Any], registered: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The summary of a submitted preview: job status, addresses and what this run registered."""
+    return submitted_summary(rendered, running, list(registered))
+
+
 class FilterModule:
     """Profile, model and layout filters for nomad_previews."""
 
@@ -48,7 +54,6 @@ class FilterModule:
             "preview_profile": preview_profile,
             "preview_model": preview_model,
             "preview_summary": preview_summary,
+            "preview_submitted": preview_submitted,
             "hcl_fmt": format_hcl,
-            "nomad_queue_url_template": queue_url_template,
-            "nomad_secrets_template": secrets_template,
         }

@@ -724,3 +724,40 @@ def _parse_seconds(value: Any) -> int | None:
         return parse_duration(value)
     except ValueError:
         return None
+
+
+def job_addresses(client: Any, namespace: str, job_id: str) -> list[dict[str, Any]]:
+    """The running allocations of a job with the address of each of their ports.
+
+    GET /v1/job/:id/allocations, then GET /v1/allocation/:id for each allocation that should
+    run (the stub carries no network). Ports come from ``AllocatedResources.Shared.Ports``, as
+    ``{label: "host:port"}``. ``client`` must be bound to ``namespace``: python-nomad sends the
+    client's namespace on allocation reads.
+    """
+    with api_call("listing the allocations of", job_label(job_id), namespace):
+        stubs = client.job.get_allocations(job_id, namespace=namespace) or []
+
+    found = []
+    for stub in stubs:
+        if stub.get("DesiredStatus") != "run" or stub.get("ClientStatus") not in (
+            "pending",
+            "running",
+        ):
+            continue
+        with api_call(
+            "reading allocation", f"'{stub.get('ID')}' of {job_label(job_id)}", namespace
+        ):
+            allocation = client.allocation.get_allocation(stub["ID"])
+        shared = (allocation.get("AllocatedResources") or {}).get("Shared") or {}
+        found.append(
+            {
+                "id": allocation.get("ID"),
+                "client_status": allocation.get("ClientStatus"),
+                "healthy": (allocation.get("DeploymentStatus") or {}).get("Healthy"),
+                "ports": {
+                    port["Label"]: f"{port.get('HostIP')}:{port.get('Value')}"
+                    for port in shared.get("Ports") or []
+                },
+            }
+        )
+    return found

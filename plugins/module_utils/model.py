@@ -250,6 +250,7 @@ def _inbox(
 ) -> dict[str, Any]:
     """The inbox job's settings: its links as plain environment, its peers' addresses wired."""
     env = {
+        "INBOX_HOST": "0.0.0.0",  # noqa: S104  (inside its container, behind Nomad's port mapping)
         "INBOX_PORT": str(INBOX_PORT),
         "INBOX_PREVIEW_ID": identity["preview_id"],
         "INBOX_LINK_MAILHOG": links["mail"],
@@ -401,3 +402,32 @@ def _parse_time(value: str) -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def submitted_summary(
+    rendered: Mapping[str, Any], running: Mapping[str, Any], registered: list[str]
+) -> dict[str, Any]:
+    """The summary of a submitted preview: the rendered one plus what runs on Nomad.
+
+    ``running`` is the preview as ``preview_info`` reads it with addresses; each job of the
+    summary gains its ``status`` and ``addresses`` (``label: host:port`` of every running
+    allocation), and ``registered`` lists the jobs this run registered.
+    """
+    by_id = {job["id"]: job for job in running.get("jobs") or []}
+    jobs = []
+    for job in rendered["jobs"]:
+        found = by_id.get(job["id"], {})
+        addresses = [
+            f"{label} {address}"
+            for allocation in found.get("allocations") or []
+            for label, address in sorted(allocation["ports"].items())
+        ]
+        jobs.append({**job, "status": found.get("status") or "missing", "addresses": addresses})
+    return {
+        **rendered,
+        "jobs": jobs,
+        "submitted": True,
+        "registered": list(registered),
+        "state": running.get("state"),
+        "last_activity_at": running.get("last_activity_at") or rendered["last_activity_at"],
+    }

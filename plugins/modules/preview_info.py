@@ -32,6 +32,12 @@ options:
       - Namespaces whose name starts with this prefix are previews.
     type: str
     default: preview-
+  addresses:
+    description:
+      - Also read where each job of the preview runs - its allocations and the host address of
+        each of their ports. Needs O(preview_id); two more API calls per allocation.
+    type: bool
+    default: false
 notes:
   - Idle time counts from C(preview_last_activity_at), or C(preview_created_at) when that is
     missing. A preview whose times or idle timeout cannot be read has RV(previews[].idle_seconds)
@@ -117,6 +123,13 @@ previews:
         parent_id:
           description: ID of the parent job of a periodic or dispatched child, else V(null).
           type: str
+        allocations:
+          description:
+            - With O(addresses), the job's allocations that should run, with the host address
+              of each port by label.
+          type: list
+          elements: dict
+          returned: when O(addresses) is true
   sample:
     - namespace: preview-shop-pr-42
       preview_id: shop-pr-42
@@ -132,6 +145,12 @@ previews:
       expired: false
       jobs:
         - {id: shop-pr-42-worker, type: service, status: running, parent_id: null}
+        - id: shop-pr-42-queue
+          type: service
+          status: running
+          parent_id: null
+          allocations:
+            - {id: 0b7c1e4a, client_status: running, healthy: true, ports: {db: "10.0.0.7:24817"}}
 """
 
 from typing import Any
@@ -152,6 +171,7 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     **CONNECTION_ARGSPEC,
     "preview_id": {"type": "str"},
     "prefix": {"type": "str", "default": lifecycle.PREVIEW_PREFIX},
+    "addresses": {"type": "bool", "default": False},
 }
 
 
@@ -159,6 +179,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
         required_together=CONNECTION_REQUIRED_TOGETHER,
+        required_if=[("addresses", True, ("preview_id",))],
         supports_check_mode=True,
     )
     if not HAS_NOMAD:
@@ -173,6 +194,13 @@ def main() -> None:
 
     if preview_id:
         previews = [p for p in previews if p["preview_id"] == preview_id]
+    try:
+        for preview in previews if module.params["addresses"] else []:
+            bound = nomad_client(module.params, preview["namespace"])
+            for job in preview["jobs"]:
+                job["allocations"] = lifecycle.job_addresses(bound, preview["namespace"], job["id"])
+    except NomadError as exc:
+        module.fail_json(msg=str(exc), previews=previews)
     module.exit_json(changed=False, previews=previews)
 
 

@@ -66,6 +66,7 @@ job "shop-pr-42-inbox" {
       }
 
       env {
+        INBOX_HOST           = "0.0.0.0"
         INBOX_LINK_DASHBOARD = "https://web-shop-pr-42.preview.localhost/sidekiq"
         INBOX_LINK_MAILHOG   = "https://mail-shop-pr-42.preview.localhost/"
         INBOX_LINK_NOMAD     = "http://127.0.0.1:4646/ui/jobs?namespace=preview-shop-pr-42"
