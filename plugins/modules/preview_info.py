@@ -174,14 +174,18 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "addresses": {"type": "bool", "default": False},
 }
 
+ARGUMENT_RULES: dict[str, Any] = {
+    "required_together": CONNECTION_REQUIRED_TOGETHER,
+    "required_if": [("addresses", True, ("preview_id",))],
+}
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        required_if=[("addresses", True, ("preview_id",))],
-        supports_check_mode=True,
-    )
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES))
+
+
+def run(module: Any) -> None:
+    """Do the module's work; ``module`` is an AnsibleModule or the controller's stand-in."""
     if not HAS_NOMAD:
         module.fail_json(msg=missing_required_lib("python-nomad"), exception=NOMAD_IMPORT_ERROR)
     preview_id = module.params["preview_id"]

@@ -203,6 +203,8 @@ MANAGEMENT_HINT = (
     "or use a shared namespace that CI's token is confined to."
 )
 
+ARGUMENT_RULES: dict[str, Any] = {"required_together": CONNECTION_REQUIRED_TOGETHER}
+
 
 def meta_strings(meta: dict[str, Any] | None) -> dict[str, str] | None:
     """``meta`` with every value as a string; numbers become their text, anything else fails."""
@@ -323,11 +325,11 @@ def absent(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES))
+
+
+def run(module: Any) -> None:
+    """Do the module's work; ``module`` is an AnsibleModule or the controller's stand-in."""
     if not HAS_NOMAD:
         module.fail_json(msg=missing_required_lib("python-nomad"), exception=NOMAD_IMPORT_ERROR)
     name = module.params["name"]

@@ -244,6 +244,11 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "enforce_index": {"type": "bool", "default": True},
 }
 
+ARGUMENT_RULES: dict[str, Any] = {
+    "required_if": [("state", "present", ("content",)), ("state", "absent", ("job_id",))],
+    "required_together": CONNECTION_REQUIRED_TOGETHER,
+}
+
 
 def present(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
     """Parse, plan, register on a difference, wait; fills ``result`` as it goes."""
@@ -323,12 +328,11 @@ def absent(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        required_if=[("state", "present", ("content",)), ("state", "absent", ("job_id",))],
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
+    run(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES))
+
+
+def run(module: Any) -> None:
+    """Do the module's work; ``module`` is an AnsibleModule or the controller's stand-in."""
     if not HAS_NOMAD:
         module.fail_json(msg=missing_required_lib("python-nomad"), exception=NOMAD_IMPORT_ERROR)
     namespace = module.params["namespace"]
