@@ -57,6 +57,10 @@ class ActionModule(ActionBase):  # type: ignore[misc]  # ActionBase is untyped
                 (dest / name).unlink()
 
         result.update(
+            jobs=[
+                {**job, "content": wanted[job["file"]]}
+                for job in (model["jobs"] if args["jobs"] else [])
+            ],
             changed=bool(changed or removed),
             files=sorted(wanted),
             changed_files=changed,

@@ -278,7 +278,7 @@ def present(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
         job_warnings=outcome["warnings"],
     )
     for warning in outcome["warnings"]:
-        module.warn(f"Nomad warns about job '{job['ID']}': {warning}")
+        module.warn(f"Job '{job['ID']}' in namespace '{namespace}': {warning}")
     if module._diff and outcome["changed"]:
         result["diff"] = plan_diff(job["ID"], namespace, outcome)
 

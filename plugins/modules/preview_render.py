@@ -80,6 +80,13 @@ changed_files:
   returned: always
   type: list
   elements: str
+jobs:
+  description:
+    - The preview's jobs (C(id), C(file), C(type), C(component)) with the C(content) of their
+      rendered spec, so they can be submitted in check mode too, when no file was written.
+  returned: always
+  type: list
+  elements: dict
 removed_files:
   description: Files of an earlier render that the preview no longer has, deleted.
   returned: always
