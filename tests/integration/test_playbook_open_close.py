@@ -401,13 +401,6 @@ def test_the_management_token_is_used_and_never_printed(
     assert NomadReader(nomad_acl_double).leftovers(NOTIFIER) == NOTHING_LEFT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a cap given as -e preview_max_previews=5 reaches the preview_namespace role as text and "
-        "its comparison with 0 fails: '>' not supported between str and int"
-    ),
-)
 def test_cap_given_on_the_command_line_as_text_is_a_number(
     nomad_vault_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
