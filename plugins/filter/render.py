@@ -34,9 +34,9 @@ def preview_model(
     return build_preview(identity, profile, settings)
 
 
-def preview_summary(model: Mapping[str, Any], nomad_ui_url: str = "") -> dict[str, Any]:
+def preview_summary(model: Mapping[str, Any]) -> dict[str, Any]:
     """The ``summary.json`` document of a preview."""
-    return summary(model, nomad_ui_url)
+    return summary(model)
 
 
 def preview_submitted(

@@ -206,6 +206,7 @@ def build_preview(
         "framework": profile["framework"],
         "scheduler": preset.scheduler.name,
         "datacenters": list(settings.get("datacenters") or ["*"]),
+        "nomad_ui_url": nomad_ui_url(settings),
         "meta": meta,
         "timeouts": dict(timeouts),
         "deployment": deployment,
@@ -239,6 +240,11 @@ def _job(component: str, job_id: str, job_type: str) -> dict[str, Any]:
         "template": f"{template}.nomad.hcl.j2",
         "file": f"{job_id}.nomad.hcl",
     }
+
+
+def nomad_ui_url(settings: Mapping[str, Any]) -> str:
+    """The base URL of the Nomad UI that links point at, without a trailing slash."""
+    return str(settings.get("nomad_ui_url") or "http://127.0.0.1:4646/ui").rstrip("/")
 
 
 def _inbox(
@@ -280,7 +286,7 @@ def _links(
 ) -> dict[str, str]:
     scheme = settings.get("link_scheme") or "https"
     hosts = identity["hostnames"]
-    ui = str(settings.get("nomad_ui_url") or "http://127.0.0.1:4646/ui").rstrip("/")
+    ui = nomad_ui_url(settings)
     links = {
         "mail": f"{scheme}://{hosts['mail']}/",
         "inbox": f"{scheme}://{hosts['inbox']}/",
@@ -350,9 +356,9 @@ def secrets_template(vault: Mapping[str, Any], secrets: Mapping[str, str]) -> st
     return f'{{{{ with secret "{vault["app_path"]}" -}}}}\n{lines}{{{{ end -}}}}\n'
 
 
-def summary(model: Mapping[str, Any], nomad_ui_url: str = "") -> dict[str, Any]:
+def summary(model: Mapping[str, Any]) -> dict[str, Any]:
     """The machine-readable summary of a preview (``summary.json``)."""
-    ui = (nomad_ui_url or "http://127.0.0.1:4646/ui").rstrip("/")
+    ui = model["nomad_ui_url"]
     namespace = model["namespace"]
     return {
         "preview_id": model["preview_id"],
