@@ -1,6 +1,7 @@
-"""Filters for preview names, HCL literals and Go durations.
+"""Filters for preview names, HCL literals, Go durations and preview listings.
 
-Thin wrappers over ``module_utils.identity`` and ``module_utils.hcl``: each returns what the core
+Thin wrappers over ``module_utils.identity``, ``module_utils.hcl`` and ``module_utils.lifecycle``:
+each returns what the core
 returns, and turns the core's ``ValueError`` or ``TypeError`` into ``AnsibleFilterError`` with
 the same message, raised from the original error.
 """
@@ -22,6 +23,9 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.hcl import
 )
 from ansible_collections.nomad_previews.previews.plugins.module_utils.identity import (
     preview_identity,
+)
+from ansible_collections.nomad_previews.previews.plugins.module_utils.lifecycle import (
+    previews_created_before,
 )
 
 
@@ -136,8 +140,22 @@ def go_duration_filter(seconds: int) -> str:
         return format_duration(seconds)
 
 
+def previews_created_before_filter(previews: Sequence[Any], namespace: str) -> list[Any]:
+    """Return the previews of a ``preview_info`` listing that Nomad created before ``namespace``.
+
+    name: previews_created_before
+    input: the ``previews`` list that ``preview_info`` returned, read after ``namespace`` was
+        created.
+    returns: list of those previews, oldest first; ``namespace`` itself is left out.
+    errors: ``namespace`` missing from the listing or without a ``create_index``.
+    example: ``{{ listed.previews | nomad_previews.previews.previews_created_before(name) }}``.
+    """
+    with _filter_errors():
+        return previews_created_before(previews, namespace)
+
+
 class FilterModule:
-    """Naming, HCL quoting and duration filters for nomad_previews."""
+    """Naming, HCL quoting, duration and preview listing filters for nomad_previews."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         """Map each filter name to its function."""
@@ -148,4 +166,5 @@ class FilterModule:
             "hcl_text": hcl_text_filter,
             "duration_seconds": duration_seconds_filter,
             "go_duration": go_duration_filter,
+            "previews_created_before": previews_created_before_filter,
         }

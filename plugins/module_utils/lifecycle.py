@@ -673,6 +673,32 @@ def list_previews(
     ]
 
 
+def previews_created_before(
+    previews: Sequence[Mapping[str, Any]], namespace: str
+) -> list[Mapping[str, Any]]:
+    """The previews of a ``list_previews`` listing that Nomad created before ``namespace``.
+
+    Ordered by ``create_index``, the raft index of each namespace's creation: every namespace
+    created before ``namespace`` has a lower one and shows in a listing read after it, and every
+    namespace created later has a higher one, so opens running at once agree on who came first.
+    A preview without an index counts as created before, so a doubt refuses rather than
+    admits. Raises ``ValueError`` when ``namespace`` is not in the listing or has no index.
+    """
+    own = next((p for p in previews if p.get("namespace") == namespace), None)
+    if own is None or not isinstance(own.get("create_index"), int):
+        raise ValueError(
+            f"namespace '{namespace}' is not in the listing with a create_index, so the "
+            "previews created before it cannot be told"
+        )
+    earlier = [
+        p
+        for p in previews
+        if p.get("namespace") != namespace
+        and (not isinstance(p.get("create_index"), int) or p["create_index"] < own["create_index"])
+    ]
+    return sorted(earlier, key=lambda p: (p.get("create_index") or 0, str(p.get("namespace"))))
+
+
 def _preview(
     namespace: Mapping[str, Any], prefix: str, now: datetime, jobs: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -694,6 +720,7 @@ def _preview(
         "state": meta.get("preview_state") or None,
         "created_at": meta.get("preview_created_at") or None,
         "last_activity_at": meta.get("preview_last_activity_at") or None,
+        "create_index": namespace.get("CreateIndex"),
         "idle_timeout": idle_timeout,
         "idle_seconds": idle_seconds,
         "expired": bool(

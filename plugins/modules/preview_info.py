@@ -97,6 +97,11 @@ previews:
     last_activity_at:
       description: C(preview_last_activity_at) metadata, ISO 8601 in UTC.
       type: str
+    create_index:
+      description:
+        - Nomad's raft index at the namespace's creation. It orders previews by when Nomad
+          created them, which no clock on a CI runner can do.
+      type: int
     idle_timeout:
       description: C(preview_idle_timeout) metadata, a Go duration such as C(48h).
       type: str
@@ -140,6 +145,7 @@ previews:
       state: open
       created_at: "2026-12-01T09:00:00Z"
       last_activity_at: "2026-12-03T18:55:03Z"
+      create_index: 1187
       idle_timeout: 48h
       idle_seconds: 5400
       expired: false

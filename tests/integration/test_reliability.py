@@ -51,6 +51,11 @@ SWEEP_WORKERS = 2
 # Playbook processes opening previews at once against one double.
 OPEN_WORKERS = 4
 PARALLEL_PREVIEWS = 20
+# New previews racing for the places left under the cap, and how late Nomad answers each
+# namespace creation: long enough for every racing open to read the listing before any exists.
+RACING_PREVIEWS = 4
+RACE_CAP = 2
+CREATE_DELAY = 8.0
 
 
 @pytest.fixture
@@ -213,3 +218,37 @@ def test_twenty_previews_opened_at_once_stay_apart(
         assert jobs == rendered
         assert len(jobs) == 4
         assert all(job.startswith(f"{preview.preview_id}-") for job in jobs), jobs
+
+
+def test_opens_racing_past_the_cap_keep_only_the_previews_nomad_created_first(
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    previews = [Preview("race", number) for number in range(1, RACING_PREVIEWS + 1)]
+    for preview in previews:
+        close_after_test(request, nomad_double, preview)
+    # Every open lists the previews (none yet) long before Nomad applies any namespace creation.
+    nomad_double.fail_next("POST", "/v1/namespace", times=RACING_PREVIEWS, delay=CREATE_DELAY)
+
+    def opened(preview: Preview) -> Any:
+        return open_preview(
+            nomad_double,
+            preview,
+            small_profile,
+            tmp_path / preview.preview_id,
+            extra_vars=[f"preview_max_previews={RACE_CAP}"],
+            check=False,
+        )
+
+    with ThreadPoolExecutor(max_workers=RACING_PREVIEWS) as pool:
+        runs = dict(zip(previews, pool.map(opened, previews), strict=True))
+
+    kept = [preview for preview, run in runs.items() if run.returncode == 0]
+    refused = [preview for preview, run in runs.items() if run.returncode != 0]
+    assert len(kept) == RACE_CAP, [output_of(run) for run in runs.values()]
+    for preview in refused:
+        assert f"the cap is {RACE_CAP}" in output_of(runs[preview]), output_of(runs[preview])
+    nomad = NomadReader(nomad_double)
+    racing = [name for name in nomad.namespace_names() if name.startswith("preview-race-")]
+    assert racing == sorted(preview.namespace for preview in kept)
+    for preview in refused:
+        assert nomad.leftovers(preview) == NOTHING_LEFT

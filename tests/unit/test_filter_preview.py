@@ -22,6 +22,9 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.identity i
     IdentityError,
     preview_identity,
 )
+from ansible_collections.nomad_previews.previews.plugins.module_utils.lifecycle import (
+    previews_created_before,
+)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 ANSIBLE = REPOSITORY / ".venv" / "bin" / "ansible"
@@ -36,6 +39,7 @@ def test_filter_module_exposes_exactly_the_documented_filters() -> None:
         "hcl_text",
         "duration_seconds",
         "go_duration",
+        "previews_created_before",
     }
     for function in FILTERS.values():
         assert function.__doc__, function.__name__
@@ -103,6 +107,12 @@ def core_error(function: Any, *args: Any) -> Exception:
         pytest.param("duration_seconds", ("500ms",), parse_duration, id="sub-second-duration"),
         pytest.param("go_duration", (-1,), format_duration, id="negative-seconds"),
         pytest.param("go_duration", ("30s",), format_duration, id="seconds-as-string"),
+        pytest.param(
+            "previews_created_before",
+            ([{"namespace": "preview-a", "create_index": 1}], "preview-b"),
+            previews_created_before,
+            id="namespace-not-listed",
+        ),
     ],
 )
 def test_core_errors_become_ansible_filter_errors_with_the_same_message(

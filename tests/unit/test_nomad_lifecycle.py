@@ -257,3 +257,53 @@ def test_list_previews_without_previews_lists_no_jobs() -> None:
 
     assert lifecycle.list_previews(fake, now=NOW) == []
     assert [call[0] for call in fake.calls] == ["namespaces"]
+
+
+def test_list_previews_carries_each_namespace_create_index() -> None:
+    listed = [{**namespace("preview-a"), "CreateIndex": 17}, namespace("preview-b")]
+
+    previews = lifecycle.list_previews(FakeListing(listed, []), now=NOW)
+
+    assert [(p["namespace"], p["create_index"]) for p in previews] == [
+        ("preview-a", 17),
+        ("preview-b", None),
+    ]
+
+
+def listed(name: str, create_index: int | None) -> dict[str, Any]:
+    return {"namespace": name, "create_index": create_index}
+
+
+def test_previews_created_before_counts_only_lower_create_indexes_oldest_first() -> None:
+    previews = [
+        listed("preview-c", 30),
+        listed("preview-late", 90),
+        listed("preview-mine", 50),
+        listed("preview-a", 10),
+    ]
+
+    earlier = lifecycle.previews_created_before(previews, "preview-mine")
+
+    assert [p["namespace"] for p in earlier] == ["preview-a", "preview-c"]
+
+
+def test_previews_created_before_counts_a_preview_without_index_as_earlier() -> None:
+    previews = [listed("preview-mine", 50), listed("preview-unknown", None)]
+
+    earlier = lifecycle.previews_created_before(previews, "preview-mine")
+
+    assert [p["namespace"] for p in earlier] == ["preview-unknown"]
+
+
+@pytest.mark.parametrize(
+    "previews",
+    [
+        pytest.param([listed("preview-other", 3)], id="missing"),
+        pytest.param([listed("preview-mine", None)], id="no-index"),
+    ],
+)
+def test_previews_created_before_refuses_a_listing_without_the_namespace(
+    previews: list[dict[str, Any]],
+) -> None:
+    with pytest.raises(ValueError, match="namespace 'preview-mine' is not in the listing"):
+        lifecycle.previews_created_before(previews, "preview-mine")
