@@ -17,13 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ansible_collections.nomad_previews.previews.plugins.module_utils.hcl import parse_duration
+from ansible_collections.nomad_previews.previews.plugins.module_utils.identity import (
+    NAMESPACE_PREFIX,
+)
 from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad import (
     NomadApiError,
     NomadError,
     api_call,
 )
 
-PREVIEW_PREFIX = "preview-"
+PREVIEW_PREFIX = NAMESPACE_PREFIX
 # The namespace meta keys a preview is described by; all values are strings.
 META_KEYS = (
     "preview_id",
@@ -47,12 +50,28 @@ DEFAULT_TEARDOWN_TIMEOUT = 120
 _DEPLOYMENT_DONE = {"successful"}
 _DEPLOYMENT_BROKEN = {"failed", "cancelled"}
 # Nomad's answers while a namespace still holds jobs or allocations on their way out.
-_NAMESPACE_BUSY = ("has non-terminal jobs", "has non-terminal allocations")
+_NAMESPACE_BUSY = (
+    "has non-terminal jobs",
+    "has non-terminal allocations",
+    "has variables associated",
+)
+# Settings of a namespace an update must send back unchanged.
+KEPT_NAMESPACE_SETTINGS = (
+    "Quota",
+    "Capabilities",
+    "NodePoolConfiguration",
+    "VaultConfiguration",
+    "ConsulConfiguration",
+)
 _WARNING_ITEM = re.compile(r"^\* (.*)$", re.MULTILINE)
 
 
 class JobSpecError(NomadError):
     """The job content cannot be submitted as given (not a job, wrong ID or namespace)."""
+
+
+class PreviewClosingError(NomadError):
+    """The preview is being closed; nothing may be opened or registered in it."""
 
 
 class JobHealthError(NomadError):
@@ -135,6 +154,7 @@ def plan_and_register(
     enforce_index: bool = True,
     *,
     volatile_meta: Sequence[str] = (),
+    refuse_closing: bool = False,
 ) -> dict[str, Any]:
     """Plan a job with its diff and register it only when the plan shows a difference.
 
@@ -149,6 +169,10 @@ def plan_and_register(
     ``volatile_meta`` names job meta keys that alone never make the job differ (the time of the
     last push, the head SHA): the plan sees the stored job's values of those keys, and only a
     job that differs otherwise is registered, then with the new values.
+
+    With ``refuse_closing``, the namespace is read again just before registering, and a
+    namespace marked closing refuses the job (``PreviewClosingError``), so an open that races a
+    close stops instead of adding jobs the close has already listed.
 
     Returns ``changed``, ``registered``, ``diff_type``, ``plan`` (the changes per task group,
     from ``DesiredTGUpdates``, zero counts left out), ``diff`` (Nomad's own diff tree),
@@ -189,6 +213,8 @@ def plan_and_register(
     eval_id = None
     registered = changed and not check_mode
     if registered:
+        if refuse_closing:
+            refuse_if_closing(client, namespace, f"register {label}")
         request: dict[str, Any] = {"Job": dict(job_json)}
         if enforce_index:
             request["EnforceIndex"] = True
@@ -551,12 +577,14 @@ def teardown_namespace(
     timeout: float = DEFAULT_TEARDOWN_TIMEOUT,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
 ) -> dict[str, Any]:
-    """Remove every job and variable of a namespace, then the namespace itself.
+    """Mark a namespace closing, remove every job and variable of it, then the namespace.
 
-    Parents are purged before children so no periodic job launches a new child meanwhile;
-    jobs that appear during the teardown are purged too. Deleting the namespace is retried
-    while Nomad still reports non-terminal jobs or allocations, until ``timeout`` seconds.
-    A namespace that does not exist gives an empty receipt.
+    The mark comes first, so an open that reads the namespace afterwards refuses. Parents are
+    purged before children so no periodic job launches a new child meanwhile. While Nomad
+    refuses the delete because of jobs, allocations or variables (an open that raced the
+    close may have registered a job, or written its state over the mark), the mark is set
+    again and whatever is there is removed again, until ``timeout`` seconds. A namespace that
+    does not exist gives an empty receipt.
 
     Returns ``{namespace, jobs: [...], variables: [...], namespace_deleted}``.
     """
@@ -566,11 +594,40 @@ def teardown_namespace(
         "variables": [],
         "namespace_deleted": False,
     }
-    if read_namespace(client, namespace) is None:
+    if not mark_closing(client, namespace):
         return receipt
 
     deadline = time.monotonic() + timeout
     interval = min(FIRST_POLL_INTERVAL, poll_interval)
+    while True:
+        _purge_namespace_jobs(client, namespace, receipt, deadline)
+        for path in list_namespace_variables(client, namespace):
+            with api_call("deleting", f"variable '{path}'", namespace):
+                client.variable.delete_variable(path, namespace=namespace)
+            if path not in receipt["variables"]:
+                receipt["variables"].append(path)
+
+        try:
+            with api_call("deleting", f"namespace '{namespace}'"):
+                client.namespace.delete_namespace(namespace)
+        except NomadApiError as exc:
+            busy = any(text in exc.text for text in _NAMESPACE_BUSY)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(interval)
+            interval = min(interval * 2, poll_interval)
+            if not mark_closing(client, namespace):
+                break
+            continue
+        break
+    receipt["namespace_deleted"] = True
+    return receipt
+
+
+def _purge_namespace_jobs(
+    client: Any, namespace: str, receipt: dict[str, Any], deadline: float
+) -> None:
+    """Purge the namespace's jobs, parents first, until a listing comes back empty."""
     jobs = list_namespace_jobs(client, namespace)
     while jobs:
         for job in sorted(jobs, key=lambda stub: (bool(stub.get("ParentID")), stub["ID"])):
@@ -584,24 +641,60 @@ def teardown_namespace(
                 f"{', '.join(sorted(job['ID'] for job in jobs))}"
             )
 
-    for path in list_namespace_variables(client, namespace):
-        with api_call("deleting", f"variable '{path}'", namespace):
-            client.variable.delete_variable(path, namespace=namespace)
-        receipt["variables"].append(path)
 
-    while True:
-        try:
-            with api_call("deleting", f"namespace '{namespace}'"):
-                client.namespace.delete_namespace(namespace)
-        except NomadApiError as exc:
-            busy = any(text in exc.text for text in _NAMESPACE_BUSY)
-            if not busy or time.monotonic() >= deadline:
-                raise
-            time.sleep(interval)
-            interval = min(interval * 2, poll_interval)
-            continue
-        receipt["namespace_deleted"] = True
-        return receipt
+def mark_closing(client: Any, namespace: str) -> bool:
+    """Set the namespace's ``preview_state`` meta to closing; False when it does not exist.
+
+    Reads the namespace (GET /v1/namespace/:name) and writes it back only when the mark is
+    missing, keeping its description, other meta and settings.
+    """
+    existing = read_namespace(client, namespace)
+    if existing is None:
+        return False
+    meta = dict(existing.get("Meta") or {})
+    if meta.get("preview_state") != STATE_CLOSING:
+        meta["preview_state"] = STATE_CLOSING
+        write_namespace(client, namespace, existing.get("Description") or "", meta, existing)
+    return True
+
+
+def write_namespace(
+    client: Any,
+    name: str,
+    description: str,
+    meta: Mapping[str, str],
+    existing: Mapping[str, Any] | None,
+) -> None:
+    """Create or update a namespace (POST /v1/namespace or /v1/namespace/:name).
+
+    Nomad replaces a namespace whole on update, so the settings of ``existing`` that the
+    project does not manage (quota, capabilities, node pool, Vault and Consul settings) are
+    sent back as they were.
+    """
+    body: dict[str, Any] = {
+        key: existing[key] for key in KEPT_NAMESPACE_SETTINGS if existing and key in existing
+    }
+    body.update(Name=name, Description=description, Meta=dict(meta) or None)
+    action = "creating" if existing is None else "updating"
+    with api_call(action, f"namespace '{name}'"):
+        if existing is None:
+            client.namespace.create_namespace(body)
+        else:
+            client.namespace.update_namespace(name, body)
+
+
+def refuse_if_closing(client: Any, namespace: str, action: str) -> None:
+    """Raise ``PreviewClosingError`` when the namespace is marked closing (GET /v1/namespace)."""
+    check_not_closing(read_namespace(client, namespace), namespace, action)
+
+
+def check_not_closing(found: Mapping[str, Any] | None, namespace: str, action: str) -> None:
+    """Raise ``PreviewClosingError`` when the namespace read as ``found`` is marked closing."""
+    if found and (found.get("Meta") or {}).get("preview_state") == STATE_CLOSING:
+        raise PreviewClosingError(
+            f"Preview namespace '{namespace}' is being closed; refusing to {action}. "
+            "Wait until the close finishes, then run again."
+        )
 
 
 def read_namespace(client: Any, name: str) -> dict[str, Any] | None:

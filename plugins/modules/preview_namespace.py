@@ -9,9 +9,10 @@ short_description: Create, update or tear down the Nomad namespace of a preview
 description:
   - With O(state=present), creates the namespace or updates its description and metadata,
     writing only when they differ from what Nomad holds.
-  - With O(state=absent), tears the preview down - stops and purges every job of the namespace,
-    periodic and dispatched children included, deletes its variables, then deletes the
-    namespace - and returns a receipt of what was removed.
+  - With O(state=absent), tears the preview down - marks the namespace closing, stops and purges
+    every job of it, periodic and dispatched children included, deletes its variables, then
+    deletes the namespace - and returns a receipt of what was removed. Whatever an open racing
+    the teardown adds meanwhile is removed too.
 version_added: 0.1.0
 author:
   - nomad-previews maintainers
@@ -65,7 +66,7 @@ options:
   teardown_timeout:
     description:
       - With O(state=absent), seconds to keep retrying the namespace delete while Nomad still
-        reports jobs or allocations on their way out.
+        reports jobs, allocations or variables in it.
     type: int
     default: 120
 notes:
@@ -175,7 +176,6 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad impo
     NOMAD_IMPORT_ERROR,
     NomadApiError,
     NomadError,
-    api_call,
     nomad_client,
 )
 
@@ -190,14 +190,6 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "teardown_timeout": {"type": "int", "default": lifecycle.DEFAULT_TEARDOWN_TIMEOUT},
 }
 
-# Settings of a namespace an update must send back unchanged.
-KEPT_SETTINGS = (
-    "Quota",
-    "Capabilities",
-    "NodePoolConfiguration",
-    "VaultConfiguration",
-    "ConsulConfiguration",
-)
 MANAGEMENT_HINT = (
     " Writing or deleting a namespace needs a Nomad management token; give one in nomad_token, "
     "or use a shared namespace that CI's token is confined to."
@@ -227,16 +219,9 @@ def present(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
     meta = meta_strings(params["meta"])
 
     existing = lifecycle.read_namespace(client, name)
+    if params["refuse_if_closing"]:
+        lifecycle.check_not_closing(existing, name, "open or update it")
     current_meta: dict[str, str] = dict((existing or {}).get("Meta") or {})
-    if (
-        existing is not None
-        and params["refuse_if_closing"]
-        and current_meta.get("preview_state") == lifecycle.STATE_CLOSING
-    ):
-        raise NomadError(
-            f"Preview namespace '{name}' is being closed; refusing to open or update it. "
-            "Wait until the close finishes, then run again."
-        )
 
     wanted_meta = current_meta if meta is None else meta
     if meta is not None and params["meta_mode"] == "merge":
@@ -261,17 +246,8 @@ def present(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
     if not changed or module.check_mode:
         return
 
-    body: dict[str, Any] = {
-        key: existing[key] for key in KEPT_SETTINGS if existing and key in existing
-    }
-    body.update(Name=name, Description=wanted_description, Meta=wanted_meta or None)
-    action = "creating" if existing is None else "updating"
     try:
-        with api_call(action, f"namespace '{name}'"):
-            if existing is None:
-                client.namespace.create_namespace(body)
-            else:
-                client.namespace.update_namespace(name, body)
+        lifecycle.write_namespace(client, name, wanted_description, wanted_meta, existing)
     except NomadApiError as exc:
         if exc.status == 403:
             raise NomadError(f"{exc}.{MANAGEMENT_HINT}") from exc

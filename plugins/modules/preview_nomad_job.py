@@ -86,6 +86,13 @@ options:
         changed after the plan.
     type: bool
     default: true
+  refuse_if_closing:
+    description:
+      - Read the namespace again just before registering and fail when its C(preview_state)
+        metadata is C(closing), so an open racing a close adds no job the close has already
+        listed.
+    type: bool
+    default: false
 notes:
   - Change detection is Nomad's plan. The job is registered only when the plan's diff type is not
     C(None), so an unchanged job keeps its version and its allocations.
@@ -242,6 +249,7 @@ ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "wait_timeout": {"type": "int", "default": 300},
     "volatile_meta": {"type": "list", "elements": "str", "default": []},
     "enforce_index": {"type": "bool", "default": True},
+    "refuse_if_closing": {"type": "bool", "default": False},
 }
 
 ARGUMENT_RULES: dict[str, Any] = {
@@ -266,6 +274,7 @@ def present(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
         module.check_mode,
         params["enforce_index"],
         volatile_meta=params["volatile_meta"],
+        refuse_closing=params["refuse_if_closing"],
     )
     result.update(
         changed=outcome["changed"],
