@@ -48,8 +48,7 @@ FAULT_APP: dict[str, Any] = {
 }
 # Fresh doubles working at once in the fault sweep; ansible-playbook keeps a core busy.
 SWEEP_WORKERS = 2
-# Playbook processes opening previews at once against one double.
-OPEN_WORKERS = 4
+# Previews opened at once against one double, each by an ansible-playbook process of its own.
 PARALLEL_PREVIEWS = 20
 # New previews racing for the places left under the cap, and how late Nomad answers each
 # namespace creation: long enough for every racing open to read the listing before any exists.
@@ -202,7 +201,7 @@ def test_twenty_previews_opened_at_once_stay_apart(
             nomad_double, preview, small_profile, tmp_path / preview.preview_id, check=False
         )
 
-    with ThreadPoolExecutor(max_workers=OPEN_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=PARALLEL_PREVIEWS) as pool:
         runs = list(pool.map(opened, previews))
 
     failed = [output_of(run) for run in runs if run.returncode != 0]
