@@ -14,6 +14,7 @@ from nomad.api import exceptions
 from tests.doubles.nomad import NomadDouble
 
 from .jobspecs import batch_json, service_hcl, service_json
+from .polling import until
 
 
 def client(target: Any, token: str | None = None, namespace: str | None = None) -> nomad.Nomad:
@@ -214,21 +215,33 @@ def test_periodic_force_on_stopped_parent_is_refused(api: nomad.Nomad, job_id: s
 
 
 def test_dispatch_a_parameterized_job(api: nomad.Nomad, job_id: str) -> None:
-    parameterized = batch_json(
-        job_id, Periodic=None, ParameterizedJob={"Payload": "forbidden", "MetaRequired": ["pr"]}
-    )
-    api.jobs.register_job({"Job": parameterized})
+    config = {"Payload": "forbidden", "MetaRequired": ["pr"], "MetaOptional": None}
+    parameterized = batch_json(job_id, Periodic=None, ParameterizedJob=config)
+    registered = api.jobs.register_job({"Job": parameterized})
 
     dispatched = api.job.dispatch_job(job_id, meta={"pr": "42"})
-    child = api.job.get_job(dispatched["DispatchedJobID"])
+    child_id = dispatched["DispatchedJobID"]
+    child = api.job.get_job(child_id)
+    evaluations = api.job.get_evaluations(child_id)
+    allocations = until(lambda: api.job.get_allocations(child_id), lambda found: len(found) == 1)
+    finished = until(lambda: api.job.get_job(child_id), lambda job: job["Status"] == "dead")
 
-    assert dispatched["DispatchedJobID"].startswith(f"{job_id}/dispatch-")
+    assert registered["EvalID"] == ""
+    assert child_id.startswith(f"{job_id}/dispatch-")
+    assert dispatched["EvalID"]
+    assert dispatched["JobCreateIndex"] == child["CreateIndex"]
+    assert dispatched["EvalCreateIndex"] >= dispatched["JobCreateIndex"] > 0
+    assert dispatched["Index"] == dispatched["EvalCreateIndex"]
     assert child["ParentID"] == job_id
+    assert child["Dispatched"] is True
+    assert child["ParameterizedJob"] == config
     assert child["Meta"]["pr"] == "42"
-    with pytest.raises(exceptions.BaseNomadException) as caught:
-        api.job.dispatch_job(job_id, meta={"other": "1"})
-    assert "Dispatch request included unpermitted metadata keys" in caught.value.nomad_resp.text
-    api.job.deregister_job(dispatched["DispatchedJobID"], purge=True)
+    assert [e["ID"] for e in evaluations] == [dispatched["EvalID"]]
+    assert evaluations[0]["TriggeredBy"] == "job-register"
+    assert allocations[0]["EvalID"] == dispatched["EvalID"]
+    assert allocations[0]["JobID"] == child_id
+    assert finished["Status"] == "dead"
+    api.job.deregister_job(child_id, purge=True)
     api.job.deregister_job(job_id, purge=True)
 
 

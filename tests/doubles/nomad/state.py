@@ -320,11 +320,19 @@ class Store:
         token_accessor: str = "",
         triggered_by: str = "job-register",
         parent_id: str = "",
+        payload: bytes | None = None,
     ) -> dict[str, Any]:
-        """POST /v1/jobs: the register semantics of Nomad's Job.Register."""
+        """POST /v1/jobs: the register semantics of Nomad's Job.Register.
+
+        `payload` registers a dispatched child: `Dispatched` is set before the evaluation is
+        decided, so the child of a parameterized job is evaluated as Nomad evaluates it.
+        """
         job, warnings = self.admit(api_job, namespace)
         job["NomadTokenID"] = token_accessor
         job["ParentID"] = parent_id
+        if payload is not None:
+            job["Dispatched"] = True
+            job["Payload"] = base64.b64encode(payload).decode() if payload else None
         key = (namespace, job["ID"])
         existing = self.jobs.get(key)
         if enforce_index:
@@ -762,10 +770,8 @@ class Store:
         child["Meta"] = {**(parent["Meta"] or {}), **meta} or None
         if body.get("Priority"):
             child["Priority"] = body["Priority"]
-        reply = self.register(child, namespace, parent_id=job_id)
+        reply = self.register(child, namespace, parent_id=job_id, payload=payload)
         stored = self.jobs[(namespace, child_id)]
-        stored["Dispatched"] = True
-        stored["Payload"] = base64.b64encode(payload).decode() if payload else None
         return {
             "DispatchedJobID": child_id,
             "EvalID": reply["EvalID"],
