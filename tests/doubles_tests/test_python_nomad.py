@@ -245,6 +245,32 @@ def test_dispatch_a_parameterized_job(api: nomad.Nomad, job_id: str) -> None:
     api.job.deregister_job(job_id, purge=True)
 
 
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        (
+            {"pr": "42", "other": "1"},
+            "Dispatch request included unpermitted metadata keys: [other]",
+        ),
+        ({}, "Dispatch did not provide required meta keys: [pr]"),
+    ],
+    ids=["unpermitted", "missing"],
+)
+def test_dispatch_meta_errors_print_keys_as_go_does(
+    api: nomad.Nomad, job_id: str, meta: dict[str, str], message: str
+) -> None:
+    config = {"Payload": "optional", "MetaRequired": ["pr"]}
+    api.jobs.register_job({"Job": batch_json(job_id, Periodic=None, ParameterizedJob=config)})
+
+    with pytest.raises(exceptions.BaseNomadException) as caught:
+        api.job.dispatch_job(job_id, meta=meta)
+
+    assert caught.value.nomad_resp.status_code == 500
+    assert message in caught.value.nomad_resp.text
+    assert api.jobs.get_jobs(prefix=f"{job_id}/dispatch-") == []
+    api.job.deregister_job(job_id, purge=True)
+
+
 def test_namespaces_with_meta_and_delete_rules(api: nomad.Nomad, job_id: str) -> None:
     name = f"{job_id}-ns"
     created = api.namespace.create_namespace(

@@ -758,11 +758,11 @@ class Store:
         unpermitted = sorted(key for key in meta if key not in allowed)
         if unpermitted:
             raise ApiError(
-                500, f"Dispatch request included unpermitted metadata keys: {unpermitted}"
+                500, f"Dispatch request included unpermitted metadata keys: {_go_list(unpermitted)}"
             )
-        missing = [key for key in config["MetaRequired"] or [] if key not in meta]
+        missing = sorted(key for key in config["MetaRequired"] or [] if key not in meta)
         if missing:
-            raise ApiError(500, f"Dispatch did not provide required meta keys: {missing}")
+            raise ApiError(500, f"Dispatch did not provide required meta keys: {_go_list(missing)}")
         template = body.get("IdPrefixTemplate") or ""
         suffix = f"{int(time.time())}-{secrets.token_hex(4)}"
         child_id = f"{job_id}/dispatch-{template + '-' if template else ''}{suffix}"
@@ -1144,6 +1144,11 @@ def _child_spec(parent: dict[str, Any], child_id: str) -> dict[str, Any]:
             or None,
         }
     return child
+
+
+def _go_list(items: list[str]) -> str:
+    """A string slice as Go's `%v` prints it: `[a b]`."""
+    return "[" + " ".join(items) + "]"
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:
