@@ -98,8 +98,9 @@ def check_profile(app: Mapping[str, Any], opt_in: Sequence[str] = ()) -> dict[st
 def check_timeouts(given: Mapping[str, Any]) -> dict[str, int]:
     """Parse the timeouts and check that they nest; return them in seconds.
 
-    The chain: job timeout < idle timeout; drain + margin <= kill_timeout <= max_kill_timeout;
-    kill_timeout <= the group's progress deadline (Nomad refuses a longer one for service jobs).
+    The chain: job timeout < idle timeout; drain + margin <= kill_timeout <= max_kill_timeout,
+    with a margin of at least 1s; kill_timeout <= the group's progress deadline (Nomad refuses a
+    longer one for service jobs).
     A broken chain is refused with the whole chain printed and the broken link marked.
     """
     unknown = sorted(set(given) - set(TIMEOUT_DEFAULTS))
@@ -118,6 +119,11 @@ def check_timeouts(given: Mapping[str, Any]) -> dict[str, int]:
     for key in ("job", "kill", "max_kill", "idle"):
         if seconds[key] <= 0:
             raise ProfileError(f"preview_app.timeouts.{key} must be longer than 0s")
+    if seconds["drain_margin"] < 1:
+        raise ProfileError(
+            "preview_app.timeouts.drain_margin must be at least 1s: the worker's drain must end "
+            "before Nomad's kill_timeout sends SIGKILL"
+        )
     if seconds["progress_deadline"] < 30:
         raise ProfileError(
             "preview_app.timeouts.progress_deadline must be at least 30s: a deployment needs "

@@ -247,6 +247,12 @@ def test_each_link_of_the_chain_is_checked(timeouts: dict[str, str], link: str) 
     assert first_line.endswith(f"{link!r}")
 
 
+def test_a_drain_margin_of_one_second_is_enough() -> None:
+    seconds = check_timeouts({"drain": "24s", "drain_margin": "1s", "kill": "25s"})
+
+    assert (seconds["drain"], seconds["drain_margin"], seconds["kill"]) == (24, 1, 25)
+
+
 def test_a_chain_that_just_nests_is_accepted() -> None:
     seconds = check_timeouts(
         {"job": "47h59m59s", "drain": "25s", "drain_margin": "5s", "kill": "30s"}
@@ -272,8 +278,13 @@ def test_a_chain_that_just_nests_is_accepted() -> None:
             "preview_app.timeouts.progress_deadline must be at least 30s: a deployment needs "
             "time to start an allocation and see it healthy",
         ),
+        (
+            {"drain_margin": "0s"},
+            "preview_app.timeouts.drain_margin must be at least 1s: the worker's drain must end "
+            "before Nomad's kill_timeout sends SIGKILL",
+        ),
     ],
-    ids=["unparsable", "unknown-key", "progress-deadline-too-short"],
+    ids=["unparsable", "unknown-key", "progress-deadline-too-short", "no-drain-margin"],
 )
 def test_bad_timeout_values_are_refused(timeouts: dict[str, str], message: str) -> None:
     with pytest.raises(ProfileError) as caught:
