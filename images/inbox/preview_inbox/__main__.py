@@ -21,6 +21,7 @@ _FLAGS = {
     "port": "port to listen on",
     "cap": "how many captures to keep in memory",
     "max_body_bytes": "how much of each request body to keep",
+    "max_total_bytes": "how many bytes of captures to keep in memory, all together",
     "username": "username for the page and the API (password: INBOX_PASSWORD only)",
     "redis_url": "Redis to persist captures in",
     "mailhog_url": "MailHog whose API to read email from",
@@ -67,11 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger(__name__).info(
-        "Inbox for preview %s listening on %s:%d (cap %d, auth %s, redis %s, mailhog %s)",
+        "Inbox for preview %s listening on %s:%d (cap %d captures or %d bytes, auth %s, "
+        "redis %s, mailhog %s)",
         settings.preview_id,
         settings.host,
         settings.port,
         settings.cap,
+        settings.max_total_bytes,
         "on" if settings.auth_enabled else "off",
         "on" if settings.redis_url else "off",
         "on" if settings.mailhog_url else "off",

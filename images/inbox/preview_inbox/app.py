@@ -56,7 +56,7 @@ class Inbox:
         self, settings: Settings, *, mail_transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.settings = settings
-        self.captures = CaptureLog(settings.cap)
+        self.captures = CaptureLog(settings.cap, settings.max_total_bytes)
         self.rules = RuleSet(settings.responses)
         self.mirror = (
             RedisMirror(settings.redis_url, settings.preview_id, settings.cap)
@@ -186,6 +186,8 @@ def create_app(
             "preview_id": settings.preview_id,
             "captures": len(inbox.captures),
             "cap": inbox.captures.cap,
+            "bytes": inbox.captures.bytes,
+            "max_bytes": inbox.captures.max_bytes,
             "redis": inbox.redis_status(),
         }
 
@@ -303,7 +305,12 @@ def _api_router(inbox: Inbox) -> APIRouter:
             "preview_id": inbox.settings.preview_id,
             "count": len(events),
             "events": events,
-            "captures": {"stored": len(inbox.captures), "cap": inbox.captures.cap},
+            "captures": {
+                "stored": len(inbox.captures),
+                "cap": inbox.captures.cap,
+                "bytes": inbox.captures.bytes,
+                "max_bytes": inbox.captures.max_bytes,
+            },
             "mail": {"status": mail.status, "error": mail.error, "total": mail.total},
         }
         return _json_with_etag(request, payload)

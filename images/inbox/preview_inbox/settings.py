@@ -33,6 +33,7 @@ class Settings:
     port: int = 8080
     cap: int = 1000
     max_body_bytes: int = 65_536
+    max_total_bytes: int = 32 * 1024 * 1024
     username: str = ""
     password: str = field(default="", repr=False)
     redis_url: str = field(default="", repr=False)
@@ -82,13 +83,24 @@ class Settings:
                 f"{env_name('username')} and {env_name('password')} must be set together"
             )
 
+        max_body_bytes = _integer(
+            raw, "max_body_bytes", defaults.max_body_bytes, low=0, high=64 * 1024 * 1024
+        )
+        max_total_bytes = _integer(
+            raw, "max_total_bytes", defaults.max_total_bytes, low=65_536, high=4 * 1024**3
+        )
+        if max_total_bytes < max_body_bytes:
+            raise SettingsError(
+                f"{env_name('max_total_bytes')} ({max_total_bytes}) must be at least "
+                f"{env_name('max_body_bytes')} ({max_body_bytes}), so one capture fits"
+            )
+
         return cls(
             host=raw.get("host", defaults.host),
             port=_integer(raw, "port", defaults.port, low=0, high=65_535),
             cap=_integer(raw, "cap", defaults.cap, low=1, high=1_000_000),
-            max_body_bytes=_integer(
-                raw, "max_body_bytes", defaults.max_body_bytes, low=0, high=64 * 1024 * 1024
-            ),
+            max_body_bytes=max_body_bytes,
+            max_total_bytes=max_total_bytes,
             username=username,
             password=password,
             redis_url=_url(raw, "redis_url", ("redis", "rediss", "unix")),

@@ -1,8 +1,9 @@
 """What the inbox keeps: captured requests in a bounded ring, optionally mirrored to Redis.
 
-The ring holds at most `cap` captures; the oldest goes when a new one arrives. Memory is
-therefore bounded by cap x (max body size + headers). The Redis mirror keeps the same list
-under keys prefixed with the preview ID, so a restarted inbox shows what it had captured.
+The ring holds at most `cap` captures and at most `max_bytes` of them (bodies, headers and the
+objects that hold them, as `Capture.cost` estimates it); the oldest go first when a new one
+arrives. The Redis mirror keeps the same list under keys prefixed with the preview ID, so a
+restarted inbox shows what it had captured.
 """
 
 import base64
@@ -22,6 +23,11 @@ Kind = Literal["webhook", "sms"]
 KINDS: tuple[Kind, ...] = ("webhook", "sms")
 # Header values that are credentials; the inbox keeps only their scheme (and a basic username).
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
+# What the objects around a capture's text take in CPython, measured and rounded up: the
+# capture itself with its short strings, each header's tuple and strings, an SMS's fields.
+_CAPTURE_OVERHEAD_BYTES = 512
+_HEADER_OVERHEAD_BYTES = 128
+_SMS_OVERHEAD_BYTES = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,17 @@ class Capture:
         """True when the request body was longer than what the inbox kept."""
         return self.size > len(self.body)
 
+    @property
+    def cost(self) -> int:
+        """Roughly how many bytes of memory the capture holds; the ring's byte bound counts this."""
+        text = len(self.body) + len(self.path) + len(self.query) + len(self.client)
+        headers = sum(_HEADER_OVERHEAD_BYTES + len(k) + len(v) for k, v in self.headers)
+        sms = 0
+        if self.sms is not None:
+            sms = _SMS_OVERHEAD_BYTES + len(self.sms.body) + len(self.sms.to) + len(self.sms.sender)
+            sms += sum(len(url) for url in self.sms.media_urls)
+        return _CAPTURE_OVERHEAD_BYTES + text + headers + sms
+
     def header(self, name: str) -> str | None:
         """The first value of a header, matched without regard to case."""
         name = name.lower()
@@ -105,38 +122,76 @@ def _redacted_credentials(value: str) -> str:
 
 
 class CaptureLog:
-    """The ring of captures, newest last, with a sequence number that never repeats."""
+    """The ring of captures, newest last, bounded by count and by bytes.
 
-    def __init__(self, cap: int) -> None:
-        self._ring: deque[Capture] = deque(maxlen=cap)
+    Sequence numbers never repeat within the ring's life: clearing keeps counting up, and a
+    restore or `continue_after` only ever moves the counter forward.
+    """
+
+    def __init__(self, cap: int, max_bytes: int) -> None:
+        self._ring: deque[Capture] = deque()
+        self._cap = cap
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._last_seq = 0
         self.generation = 0
 
     @property
     def cap(self) -> int:
-        """How many captures the ring keeps."""
-        return self._ring.maxlen or 0
+        """How many captures the ring keeps at most."""
+        return self._cap
+
+    @property
+    def max_bytes(self) -> int:
+        """How many bytes of captures (as `Capture.cost` counts them) the ring keeps at most."""
+        return self._max_bytes
+
+    @property
+    def bytes(self) -> int:
+        """The cost of the captures the ring holds now."""
+        return self._bytes
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number given last (0 before the first)."""
+        return self._last_seq
 
     def next_seq(self) -> int:
         """Reserve the sequence number of the next capture."""
         self._last_seq += 1
         return self._last_seq
 
+    def continue_after(self, seq: int) -> None:
+        """Make the next sequence number larger than `seq` (and than any given before)."""
+        self._last_seq = max(self._last_seq, seq)
+
     def add(self, capture: Capture) -> None:
-        """Keep a capture, dropping the oldest one when the ring is full."""
+        """Keep a capture, dropping the oldest ones past the cap or the byte bound.
+
+        The newest capture always stays, even when it alone is over the byte bound.
+        """
         self._ring.append(capture)
+        self._bytes += capture.cost
+        while len(self._ring) > 1 and (
+            len(self._ring) > self._cap or self._bytes > self._max_bytes
+        ):
+            self._bytes -= self._ring.popleft().cost
         self.generation += 1
 
     def restore(self, captures: list[Capture], last_seq: int) -> None:
-        """Load captures read back from the mirror (oldest first) into an empty ring."""
-        self._ring.extend(captures)
-        self._last_seq = max(self._last_seq, last_seq, *(c.seq for c in captures), 0)
+        """Load captures read back from the mirror (oldest first) into the ring."""
+        for capture in captures:
+            self.add(capture)
+        self.continue_after(max(last_seq, *(c.seq for c in captures), 0))
         self.generation += 1
 
-    def clear(self) -> None:
-        """Forget every capture; sequence numbers keep counting up."""
+    def clear(self) -> int:
+        """Forget every capture and return how many there were; sequence numbers keep counting."""
+        forgotten = len(self._ring)
         self._ring.clear()
+        self._bytes = 0
         self.generation += 1
+        return forgotten
 
     def newest_first(self) -> Iterator[Capture]:
         """The captures from newest to oldest."""

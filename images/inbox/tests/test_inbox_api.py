@@ -18,8 +18,20 @@ def test_cap_keeps_only_the_newest_captures(make_client, read_events):
 
     answer = client.get("/api/events").json()
     assert [event["path"] for event in answer["events"]] == ["/hooks/5", "/hooks/4", "/hooks/3"]
-    assert answer["captures"] == {"stored": 3, "cap": 3}
+    assert (answer["captures"]["stored"], answer["captures"]["cap"]) == (3, 3)
     assert client.get("/healthz").json()["captures"] == 3
+
+
+def test_byte_bound_drops_the_oldest_captures_first(make_client):
+    client = make_client(max_body_bytes=30_000, max_total_bytes=65_536)
+
+    for number in range(1, 6):
+        client.post(f"/hooks/{number}", content=b"x" * 30_000)
+
+    answer = client.get("/api/events").json()
+    assert [event["path"] for event in answer["events"]] == ["/hooks/5", "/hooks/4"]
+    assert 60_000 < answer["captures"]["bytes"] <= answer["captures"]["max_bytes"] == 65_536
+    assert client.get("/healthz").json()["bytes"] == answer["captures"]["bytes"]
 
 
 def test_sequence_numbers_keep_counting_after_the_cap_and_a_clear(make_client, read_events):

@@ -5,6 +5,8 @@ import logging
 
 import pytest
 
+from preview_inbox.store import Capture, CaptureLog
+
 
 def test_capture_keeps_method_path_query_headers_and_body(client, read_events):
     response = client.post(
@@ -123,3 +125,41 @@ def test_one_log_line_per_capture_names_the_preview(client, caplog):
     assert all("shop-pr-42" in line for line in lines)
     assert "/hooks/a" in lines[0]
     assert "hidden-in-query" not in lines[0]
+
+
+def _capture(seq, body=b""):
+    return Capture(
+        seq=seq,
+        kind="webhook",
+        received=float(seq),
+        method="POST",
+        path=f"/hooks/{seq}",
+        query="",
+        headers=(("content-type", "text/plain"),),
+        body=body,
+        size=len(body),
+        client="127.0.0.1",
+        response_status=200,
+        rule=None,
+    )
+
+
+def test_ring_is_bounded_by_bytes_as_well_as_by_count():
+    ring = CaptureLog(cap=100, max_bytes=12_000)
+
+    for seq in range(1, 11):
+        ring.add(_capture(seq, b"x" * 3_000))
+
+    assert [capture.seq for capture in ring.newest_first()] == [10, 9, 8]
+    assert ring.bytes == sum(capture.cost for capture in ring.newest_first()) <= 12_000
+    assert ring.clear() == 3
+    assert (len(ring), ring.bytes) == (0, 0)
+
+
+def test_ring_keeps_the_newest_capture_even_over_the_byte_bound():
+    ring = CaptureLog(cap=100, max_bytes=1_000)
+    ring.add(_capture(1, b"small"))
+
+    ring.add(_capture(2, b"x" * 5_000))
+
+    assert [capture.seq for capture in ring.newest_first()] == [2]

@@ -20,6 +20,7 @@ def test_every_setting_is_read_from_its_variable():
         "INBOX_PORT": "9000",
         "INBOX_CAP": "50",
         "INBOX_MAX_BODY_BYTES": "1024",
+        "INBOX_MAX_TOTAL_BYTES": "1048576",
         "INBOX_USERNAME": "reviewer",
         "INBOX_PASSWORD": "pw",
         "INBOX_REDIS_URL": "redis://redis.preview.test:6379/1",
@@ -37,6 +38,7 @@ def test_every_setting_is_read_from_its_variable():
 
     assert settings.host == "0.0.0.0"
     assert (settings.port, settings.cap, settings.max_body_bytes) == (9000, 50, 1024)
+    assert settings.max_total_bytes == 1_048_576
     assert (settings.username, settings.password) == ("reviewer", "pw")
     assert settings.redis_url == "redis://redis.preview.test:6379/1"
     assert settings.mailhog_url == "http://mailhog.preview.test:8025"
@@ -72,6 +74,11 @@ def test_empty_variable_means_unset():
         pytest.param({"INBOX_PORT": "http"}, "INBOX_PORT must be an integer", id="port-text"),
         pytest.param({"INBOX_CAP": "0"}, "INBOX_CAP must be between 1", id="cap-zero"),
         pytest.param({"INBOX_MAILHOG_LIMIT": "500"}, "between 1 and 250", id="mailhog-limit"),
+        pytest.param(
+            {"INBOX_MAX_BODY_BYTES": "200000", "INBOX_MAX_TOTAL_BYTES": "100000"},
+            "INBOX_MAX_TOTAL_BYTES .* must be at least INBOX_MAX_BODY_BYTES",
+            id="total-under-body",
+        ),
         pytest.param({"INBOX_USERNAME": "reviewer"}, "must be set together", id="user-only"),
         pytest.param({"INBOX_PASSWORD": "pw"}, "must be set together", id="password-only"),
         pytest.param({"INBOX_REDIS_URL": "http://r:6379"}, "redis://", id="redis-scheme"),
