@@ -2,7 +2,8 @@
 
 The roles' argument specs check the types of ``preview_app``; this module checks the rules
 that span fields: the framework preset and its queue backends, the timeout chain, schedule
-names and the PR's opt-in list, and environment that would point the app outside its preview.
+names, cron specs and time zones and the PR's opt-in list, and environment that would point the
+app outside its preview.
 Every refusal is a ``ProfileError`` whose message names the input and the rule.
 """
 
@@ -12,6 +13,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ansible_collections.nomad_previews.previews.plugins.module_utils.cron import (
+    CronError,
+    check_cron,
+    check_time_zone,
+)
 from ansible_collections.nomad_previews.previews.plugins.module_utils.hcl import (
     format_duration,
     parse_duration,
@@ -25,7 +31,6 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SCHEDULE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 SECRET_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 QUEUE_URL = re.compile(r"^\s*(redis|rediss|amqp|amqps|postgres|postgresql)://", re.IGNORECASE)
-CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 # Environment the project sets itself on every app task; a profile may not override it.
 RESERVED_ENV = ("PREVIEW_ENV", "PREVIEW_ID", "PREVIEW_SCHEDULES", "PREVIEW_JOB_TIMEOUT")
@@ -271,20 +276,6 @@ def _check_web(web: Mapping[str, Any], image: str, preset: Preset) -> dict[str, 
     }
 
 
-def _check_cron(where: str, cron: Any) -> str:
-    if not isinstance(cron, str) or not cron.strip():
-        raise ProfileError(f"{where} is required: a cron expression such as '0 3 * * *'")
-    fields = cron.split()
-    if cron.strip() in CRON_MACROS:
-        return cron.strip()
-    if len(fields) != 5:
-        raise ProfileError(
-            f"{where} {cron!r} must have 5 fields (minute hour day-of-month month day-of-week) "
-            f"or be one of {', '.join(CRON_MACROS)}"
-        )
-    return " ".join(fields)
-
-
 def _check_schedules(
     schedules: Sequence[Mapping[str, Any]], image: str, opt_in: Sequence[str], preset: Preset
 ) -> list[dict[str, Any]]:
@@ -301,14 +292,19 @@ def _check_schedules(
         if name in seen:
             raise ProfileError(f"{where}.name {name!r} is used by another schedule")
         seen.add(name)
+        try:
+            cron = check_cron(f"{where}.cron", schedule.get("cron"))
+            time_zone = check_time_zone(f"{where}.time_zone", schedule.get("time_zone") or "UTC")
+        except CronError as err:
+            raise ProfileError(str(err)) from err
         command = _command(f"{where}.command", schedule.get("command"), ())
         if not command:
             raise ProfileError(f"{where}.command is required")
         checked.append(
             {
                 "name": name,
-                "cron": _check_cron(f"{where}.cron", schedule.get("cron")),
-                "time_zone": schedule.get("time_zone") or "UTC",
+                "cron": cron,
+                "time_zone": time_zone,
                 "command": command,
                 "image": _image(f"{where}.image", schedule.get("image") or image),
                 "env": _check_env(f"{where}.env", schedule.get("env") or {}, preset),

@@ -63,6 +63,27 @@ def test_schedules_are_disabled_unless_opted_in() -> None:
     ]
 
 
+def test_a_schedule_keeps_its_time_zone_and_defaults_to_utc() -> None:
+    app = profile(
+        schedules=[
+            {"name": "digest", "cron": "0  3 * * *", "command": ["rake", "digest"]},
+            {
+                "name": "report",
+                "cron": "0 7 * * MON",
+                "time_zone": "Europe/Berlin",
+                "command": ["rake", "report"],
+            },
+        ]
+    )
+
+    checked = check_profile(app)
+
+    assert [(s["cron"], s["time_zone"]) for s in checked["schedules"]] == [
+        ("0 3 * * *", "UTC"),
+        ("0 7 * * MON", "Europe/Berlin"),
+    ]
+
+
 DEFAULT_QUEUES = [
     pytest.param("sidekiq", "redis", "REDIS_URL", id="sidekiq"),
     pytest.param("celery", "redis", "CELERY_BROKER_URL", id="celery"),
@@ -176,9 +197,27 @@ REFUSALS = [
         {"schedules": [{"name": "a", "cron": "0 3 * *", "command": ["x"]}]},
         (),
         "preview_app.schedules[0].cron '0 3 * *' must have 5 fields (minute hour day-of-month "
-        "month day-of-week) or be one of @yearly, @annually, @monthly, @weekly, @daily, "
-        "@midnight, @hourly",
+        "month day-of-week) or be one of @yearly, @annually, @monthly, @weekly, @daily, @hourly",
         id="schedule-cron-fields",
+    ),
+    pytest.param(
+        {"schedules": [{"name": "a", "cron": "a b c d e", "command": ["x"]}]},
+        (),
+        "preview_app.schedules[0].cron 'a b c d e': the minute field 'a' is invalid: use 0-59, "
+        "*, a range (a-b), a step (*/n, a/n or a-b/n) or a comma-separated list of these",
+        id="schedule-cron-field-value",
+    ),
+    pytest.param(
+        {
+            "schedules": [
+                {"name": "a", "cron": "0 3 * * *", "command": ["x"]},
+                {"name": "b", "cron": "0 4 * * *", "time_zone": "Mars/Olympus", "command": ["y"]},
+            ]
+        },
+        (),
+        "preview_app.schedules[1].time_zone 'Mars/Olympus' is not a time zone: use a tz "
+        "database name such as 'Europe/Berlin' or 'UTC'",
+        id="schedule-time-zone",
     ),
     pytest.param(
         {},
