@@ -30,7 +30,56 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.presets im
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SCHEDULE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 SECRET_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-QUEUE_URL = re.compile(r"^\s*(redis|rediss|amqp|amqps|postgres|postgresql)://", re.IGNORECASE)
+
+# Environment that would point the app at a queue or datastore outside its preview is refused by
+# three rules, in this order:
+# 1. A URL anywhere in the value whose scheme, split on '+', names a queue, broker, cache or
+#    database: ``redis+sentinel://``, Celery's ``db+postgresql://``, SQLAlchemy's
+#    ``postgresql+psycopg://``, ``mongodb+srv://``; a JDBC ``jdbc:`` prefix is looked through.
+DATASTORE_SCHEMES = frozenset(
+    {
+        # Redis and its forks, and Redis Sentinel (Celery, Kombu)
+        "redis", "rediss", "valkey", "valkeys", "sentinel",
+        # AMQP brokers as Celery and Kombu name them
+        "amqp", "amqps", "pyamqp", "librabbitmq",
+        # other brokers and queues
+        "sqs", "kafka", "nats", "memcached",
+        # databases, including those Celery takes as a result backend
+        "postgres", "postgresql", "mysql", "mariadb", "mssql", "sqlserver", "mongodb",
+        "cockroachdb", "couchdb", "cassandra", "dynamodb",
+    }
+)  # fmt: skip
+URL_SCHEME = re.compile(r"(?<![A-Za-z0-9+.:-])((?:jdbc:)?[A-Za-z][A-Za-z0-9+.-]*)://")
+# 2. A key=value connection string whose server key names a host: ADO.NET (``Host=``,
+#    ``Server=``, ``Data Source=``, ``Address=``) and libpq keywords (``host=``, ``hostaddr=``).
+CONNECTION_KEY = re.compile(
+    r"(?:^|[;\s])(host|hostaddr|hostname|server|data\s+source|address|addr|network\s+address)"
+    r"\s*=\s*[^;\s%]",
+    re.IGNORECASE,
+)
+# 3. A name that configures a connection, whatever its value: a store word anywhere in it (or a
+#    short one as a whole '_'-separated part) and a connection suffix at its end, with '_'
+#    between them or glued to the word (``REDIS_HOST``, ``CACHE_REDIS_URL``, ``PGHOST``); and
+#    every name in .NET's ``ConnectionStrings`` section.
+STORE_WORDS = (
+    "REDIS", "VALKEY", "SENTINEL", "BROKER", "AMQP", "RABBITMQ", "RESULT_BACKEND", "QUEUE",
+    "DATABASE", "POSTGRES", "MYSQL", "MARIADB", "MSSQL", "SQLSERVER", "MONGO", "MEMCACHE",
+    "MEMCACHIER", "KAFKA",
+)  # fmt: skip
+STORE_PARTS = ("DB", "PG", "MQ", "SQS", "NATS")
+CONNECTION_SUFFIXES = (
+    "CONNECTION_STRING", "CONNECTIONSTRING", "ADDRESSES", "SENTINELS", "HOSTNAME", "HOSTADDR",
+    "ENDPOINT", "ADDRESS", "SERVERS", "SERVER", "SOCKET", "HOSTS", "NODES", "HOST", "ADDR", "URLS",
+    "URIS", "PORT", "URL", "URI", "DSN",
+)  # fmt: skip
+CONNECTION_NAME = re.compile(
+    rf"^(?P<stem>.*?)(?P<separator>_*)(?P<suffix>{'|'.join(CONNECTION_SUFFIXES)})$"
+)
+DOTNET_CONNECTION_STRINGS = "CONNECTIONSTRINGS__"
+SHARES = (
+    "the preview wires the app to its own queue job, and a preview never shares a queue or a "
+    "datastore"
+)
 
 # Environment the project sets itself on every app task; a profile may not override it.
 RESERVED_ENV = ("PREVIEW_ENV", "PREVIEW_ID", "PREVIEW_SCHEDULES", "PREVIEW_JOB_TIMEOUT")
@@ -208,13 +257,56 @@ def _check_env(where: str, env: Mapping[str, Any], preset: Preset) -> dict[str, 
         if isinstance(value, (dict, list)) or value is None:
             raise ProfileError(f"{where}.{name} must be a string, number or boolean")
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        if QUEUE_URL.match(text):
+        server = _names_a_server(text)
+        if server:
             raise ProfileError(
-                f"{where}.{name} points outside the preview ({text.split('://')[0]}:// URL): "
-                "queue and database URLs are wired to the preview's own queue job"
+                f"{where}.{name} points outside the preview: {server} names a queue or datastore "
+                f"server; {SHARES}"
+            )
+        connection = _configures_a_connection(name)
+        if connection:
+            raise ProfileError(
+                f"{where}.{name} is refused whatever its value: {connection} configures a queue "
+                f"or datastore connection; {SHARES}"
             )
         checked[name] = text
     return checked
+
+
+def _names_a_server(value: str) -> str:
+    """Say what in ``value`` names a queue or datastore server, or return ``""``."""
+    for match in URL_SCHEME.finditer(value):
+        scheme = match.group(1)
+        parts = scheme.lower().removeprefix("jdbc:").split("+")
+        if DATASTORE_SCHEMES.intersection(parts):
+            return f"the URL scheme {scheme}://"
+    key = CONNECTION_KEY.search(value)
+    if key:
+        return f"the connection string key {' '.join(key.group(1).split())}"
+    return ""
+
+
+def _configures_a_connection(name: str) -> str:
+    """Say why ``name`` configures a queue or datastore connection, or return ``""``."""
+    upper = name.upper()
+    if upper.startswith(DOTNET_CONNECTION_STRINGS):
+        return "a name in the .NET ConnectionStrings section"
+    match = CONNECTION_NAME.match(upper)
+    if not match:
+        return ""
+    stem, suffix = match.group("stem"), match.group("suffix")
+
+    if match.group("separator"):
+        words = [word for word in STORE_WORDS if word in stem]
+        words += [part for part in STORE_PARTS if part in stem.split("_")]
+    else:
+        # Glued to the suffix (PGHOST, MYSQLPORT): the word must end the stem's last part.
+        last = stem.rsplit("_", 1)[-1]
+        words = [word for word in STORE_WORDS if last.endswith(word)]
+        words += [part for part in STORE_PARTS if last == part]
+    if not words:
+        return ""
+    return f"a name with {words[0]} ending in {suffix}"
 
 
 def _command(where: str, command: Any, default: Sequence[str]) -> list[str]:

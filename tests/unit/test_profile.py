@@ -133,8 +133,9 @@ REFUSALS = [
     pytest.param(
         {"env": {"CACHE_URL": "redis://shared-redis.internal:6379/0"}},
         (),
-        "preview_app.env.CACHE_URL points outside the preview (redis:// URL): queue and "
-        "database URLs are wired to the preview's own queue job",
+        "preview_app.env.CACHE_URL points outside the preview: the URL scheme redis:// names a "
+        "queue or datastore server; the preview wires the app to its own queue job, and a "
+        "preview never shares a queue or a datastore",
         id="env-points-at-shared-redis",
     ),
     pytest.param(
@@ -250,6 +251,280 @@ def test_profile_refusals_name_the_input_and_the_rule(
         check_profile(profile(**changes), opt_in)
 
     assert str(caught.value) == message
+
+
+SHARES = (
+    "the preview wires the app to its own queue job, and a preview never shares a queue or a "
+    "datastore"
+)
+
+
+def outside(variable: str, because: str) -> str:
+    """The refusal of a value that names a server: ``because`` says what in the value does."""
+    return (
+        f"{variable} points outside the preview: {because} names a queue or datastore server; "
+        f"{SHARES}"
+    )
+
+
+def named(variable: str, because: str) -> str:
+    """The refusal of a name that configures a connection, whatever its value."""
+    return (
+        f"{variable} is refused whatever its value: {because} configures a queue or datastore "
+        f"connection; {SHARES}"
+    )
+
+
+def with_env(place: str, env: dict[str, str]) -> dict[str, Any]:
+    """A profile whose env map at ``place`` (env, worker, web or schedule) is ``env``."""
+    if place == "env":
+        return profile(env=env)
+    if place == "schedule":
+        return profile(
+            schedules=[{"name": "digest", "cron": "0 3 * * *", "command": ["x"], "env": env}]
+        )
+    return profile(**{place: {"env": env}})
+
+
+ENV_REFUSALS = [
+    pytest.param(
+        "worker",
+        "REDIS_HOST",
+        "prod-redis.internal",
+        named("preview_app.worker.env.REDIS_HOST", "a name with REDIS ending in HOST"),
+        id="bare-redis-host",
+    ),
+    pytest.param(
+        "env",
+        "CACHE_URL",
+        "redis+sentinel://prod:26379",
+        outside("preview_app.env.CACHE_URL", "the URL scheme redis+sentinel://"),
+        id="redis-sentinel-url",
+    ),
+    pytest.param(
+        "worker",
+        "CELERY_RESULT_BACKEND",
+        "db+postgresql://prod/app",
+        outside("preview_app.worker.env.CELERY_RESULT_BACKEND", "the URL scheme db+postgresql://"),
+        id="celery-result-backend-url",
+    ),
+    pytest.param(
+        "web",
+        "REPORTING",
+        "mysql://reports@prod/reports",
+        outside("preview_app.web.env.REPORTING", "the URL scheme mysql://"),
+        id="mysql-url",
+    ),
+    pytest.param(
+        "schedule",
+        "ARCHIVE",
+        "mongodb+srv://prod.example.net/app",
+        outside("preview_app.schedules[0].env.ARCHIVE", "the URL scheme mongodb+srv://"),
+        id="mongodb-srv-url",
+    ),
+    pytest.param(
+        "env",
+        "JOBS",
+        "sqs://",
+        outside("preview_app.env.JOBS", "the URL scheme sqs://"),
+        id="sqs-url",
+    ),
+    pytest.param(
+        "web",
+        "EVENTS",
+        "amqps://prod-rabbit",
+        outside("preview_app.web.env.EVENTS", "the URL scheme amqps://"),
+        id="amqps-url",
+    ),
+    pytest.param(
+        "env",
+        "TASKS",
+        "pyamqp://guest@prod//",
+        outside("preview_app.env.TASKS", "the URL scheme pyamqp://"),
+        id="pyamqp-url",
+    ),
+    pytest.param(
+        "env",
+        "SESSION_STORE",
+        "memcached://prod:11211",
+        outside("preview_app.env.SESSION_STORE", "the URL scheme memcached://"),
+        id="memcached-url",
+    ),
+    pytest.param(
+        "worker",
+        "REPORTS",
+        "jdbc:postgresql://prod:5432/app",
+        outside("preview_app.worker.env.REPORTS", "the URL scheme jdbc:postgresql://"),
+        id="jdbc-url",
+    ),
+    pytest.param(
+        "env",
+        "UPSTREAMS",
+        "https://api.example.com,redis://prod:6379",
+        outside("preview_app.env.UPSTREAMS", "the URL scheme redis://"),
+        id="url-inside-a-list",
+    ),
+    pytest.param(
+        "schedule",
+        "DATABASE_URL",
+        "postgres://prod/app",
+        outside("preview_app.schedules[0].env.DATABASE_URL", "the URL scheme postgres://"),
+        id="database-url-in-a-schedule",
+    ),
+    pytest.param(
+        "worker",
+        "REDIS_SOCKET",
+        "unix:///var/run/redis.sock",
+        named("preview_app.worker.env.REDIS_SOCKET", "a name with REDIS ending in SOCKET"),
+        id="redis-unix-socket",
+    ),
+    pytest.param(
+        "env",
+        "CACHE_REDIS_URL",
+        "unix:///var/run/redis.sock",
+        named("preview_app.env.CACHE_REDIS_URL", "a name with REDIS ending in URL"),
+        id="redis-unix-url",
+    ),
+    pytest.param(
+        "env",
+        "ConnectionStrings__Default",
+        "Host=prod-db;Database=app",
+        outside("preview_app.env.ConnectionStrings__Default", "the connection string key Host"),
+        id="ado-net-host",
+    ),
+    pytest.param(
+        "web",
+        "REPORTS_CONNECTION",
+        "Data Source=prod-sql;Initial Catalog=reports",
+        outside("preview_app.web.env.REPORTS_CONNECTION", "the connection string key Data Source"),
+        id="ado-net-data-source",
+    ),
+    pytest.param(
+        "worker",
+        "LIBPQ_CONNINFO",
+        "host=prod dbname=app",
+        outside("preview_app.worker.env.LIBPQ_CONNINFO", "the connection string key host"),
+        id="libpq-keywords",
+    ),
+    pytest.param(
+        "env",
+        "ConnectionStrings__Redis",
+        "prod-redis:6379,abortConnect=false",
+        named(
+            "preview_app.env.ConnectionStrings__Redis",
+            "a name in the .NET ConnectionStrings section",
+        ),
+        id="dotnet-connection-strings-section",
+    ),
+    pytest.param(
+        "env",
+        "PGHOST",
+        "prod",
+        named("preview_app.env.PGHOST", "a name with PG ending in HOST"),
+        id="libpq-pghost",
+    ),
+    pytest.param(
+        "worker",
+        "MYSQLPORT",
+        "3306",
+        named("preview_app.worker.env.MYSQLPORT", "a name with MYSQL ending in PORT"),
+        id="mysql-port-glued",
+    ),
+    pytest.param(
+        "env",
+        "DB_HOST",
+        "prod-db",
+        named("preview_app.env.DB_HOST", "a name with DB ending in HOST"),
+        id="db-host",
+    ),
+    pytest.param(
+        "env",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "prod-kafka:9092",
+        named("preview_app.env.KAFKA_BOOTSTRAP_SERVERS", "a name with KAFKA ending in SERVERS"),
+        id="kafka-servers",
+    ),
+    pytest.param(
+        "env",
+        "SQS_QUEUE_URL",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+        named("preview_app.env.SQS_QUEUE_URL", "a name with QUEUE ending in URL"),
+        id="sqs-queue-url-over-https",
+    ),
+    pytest.param(
+        "env",
+        "REDIS_SENTINELS",
+        "prod-1:26379,prod-2:26379",
+        named("preview_app.env.REDIS_SENTINELS", "a name with REDIS ending in SENTINELS"),
+        id="redis-sentinels",
+    ),
+    pytest.param(
+        "web",
+        "Redis__Host",
+        "prod-redis",
+        named("preview_app.web.env.Redis__Host", "a name with REDIS ending in HOST"),
+        id="dotnet-nested-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("place", "name", "value", "message"), ENV_REFUSALS)
+def test_env_that_reaches_a_queue_or_datastore_outside_the_preview_is_refused(
+    place: str, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ProfileError) as caught:
+        check_profile(with_env(place, {name: value}))
+
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("place", "where"),
+    [
+        pytest.param("env", "preview_app.env", id="shared"),
+        pytest.param("worker", "preview_app.worker.env", id="worker"),
+        pytest.param("web", "preview_app.web.env", id="web"),
+        pytest.param("schedule", "preview_app.schedules[0].env", id="schedule"),
+    ],
+)
+def test_every_env_map_of_the_profile_is_checked(place: str, where: str) -> None:
+    with pytest.raises(ProfileError) as caught:
+        check_profile(with_env(place, {"BROKER_HOST": "prod-rabbit"}))
+
+    assert str(caught.value) == named(f"{where}.BROKER_HOST", "a name with BROKER ending in HOST")
+
+
+ORDINARY_ENV = {
+    "API_URL": "https://api.example.com",
+    "LOG_LEVEL": "info",
+    "REDIS_POOL_SIZE": "5",
+    "REDIS_DB": "2",
+    "FEATURE_X": "true",
+    "DATABASE_POOL": "10",
+    "FEEDBACK_URL": "https://feedback.example.com/form",
+    "SENTRY_DSN": "https://public@sentry.example.com/1",
+    "API_SERVER": "https://api.example.com",
+    "QUEUES": "critical,default",
+    "LOG_FORMAT": "host=%h method=%m status=%s",
+    "CELERY_BROKER_TRANSPORT_OPTIONS": '{"visibility_timeout": 3600}',
+    "CELERY_BROKER_TRANSPORT": "redis",
+    "REDIS_REPORT_EMAIL": "ops@example.com",
+    "WEBHOOK_URL": "http://hooks.example.com/orders",
+    "DJANGO_SETTINGS_MODULE": "newsroom.settings.preview",
+}
+
+
+@pytest.mark.parametrize("place", ["env", "worker", "web", "schedule"])
+def test_ordinary_env_is_kept_as_given(place: str) -> None:
+    checked = check_profile(with_env(place, ORDINARY_ENV))
+
+    maps = {
+        "env": checked["env"],
+        "worker": checked["worker"]["env"],
+        "web": checked["web"] and checked["web"]["env"],
+        "schedule": checked["schedules"][0]["env"],
+    }
+    assert maps[place] == ORDINARY_ENV
 
 
 def test_a_broken_chain_prints_the_whole_chain_and_marks_the_link() -> None:
