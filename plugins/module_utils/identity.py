@@ -132,6 +132,8 @@ def preview_identity(
         "sha": commit,
         "namespace": f"{NAMESPACE_PREFIX}{preview_id}",
         "jobs": {component: f"{preview_id}-{component}" for component in COMPONENTS},
+        # Nomad lets a job's tasks read the variables under nomad/jobs/<job id> by identity.
+        "variables": {"inbox": f"nomad/jobs/{preview_id}-inbox"},
         "schedule_jobs": {
             name: f"{preview_id}-{SCHEDULE_PREFIX}-{_slug(name, schedule_budget)}"
             for name in schedule_names

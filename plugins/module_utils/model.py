@@ -55,6 +55,7 @@ MAIL_SERVERS: Mapping[str, Mapping[str, Any]] = {
 MAIL_SMTP_PORT = 1025
 MAIL_UI_PORT = 8025
 INBOX_PORT = 8080
+INBOX_USERNAME = "reviewer"
 
 # A disabled schedule stays registered as an enabled periodic job whose only launch time is
 # the first minute of 2099: Nomad refuses to force-run a periodic job with `enabled = false`,
@@ -70,6 +71,10 @@ def build_preview(
     ``settings`` holds ``created_at`` and ``now`` (ISO 8601 UTC), ``datacenters``,
     ``nomad_ui_url``, ``link_scheme``, ``vault_kv_mount``, ``inbox_image`` and
     ``shutdown_delay`` (seconds).
+
+    ``variables`` lists the Nomad variables the jobs read, each with its ``path``, the fixed
+    ``items`` and the names of the items to fill with generated secrets (``generated``) when
+    the variable is first written. The model itself never holds a secret value.
     """
     preset = PRESETS[profile["framework"]]
     timeouts = profile["timeouts"]
@@ -228,6 +233,13 @@ def build_preview(
         "links": links,
         "ui_links": _ui_links(links),
         "jobs": jobs,
+        "variables": [
+            {
+                "path": identity["variables"]["inbox"],
+                "items": {"username": INBOX_USERNAME},
+                "generated": ["password"],
+            }
+        ],
     }
 
 
@@ -269,12 +281,21 @@ def _inbox(
     )
     if queue["backend"] == "redis":
         wiring += queue_url_template(queue, "INBOX_REDIS_URL")
+    variable = identity["variables"]["inbox"]
     return {
-        "image": settings.get("inbox_image") or "ghcr.io/nomad-previews/preview-inbox:0.1.0",
+        "image": settings["inbox_image"],
         "service": identity["services"]["inbox"],
         "port": INBOX_PORT,
         "env": env,
         "wiring": wiring,
+        "credentials": {"username": INBOX_USERNAME, "variable": variable},
+        # The reviewer's sign-in, read by the task's own identity; the spec names the path only.
+        "auth_template": (
+            f'{{{{ with nomadVar "{variable}" -}}}}\n'
+            "INBOX_USERNAME={{ .username }}\n"
+            "INBOX_PASSWORD={{ .password }}\n"
+            "{{ end -}}\n"
+        ),
     }
 
 
@@ -379,6 +400,8 @@ def summary(model: Mapping[str, Any]) -> dict[str, Any]:
             for job in model["jobs"]
         ],
         "links": {k: v for k, v in model["links"].items() if not k.endswith("_label")},
+        "inbox": dict(model["inbox"]["credentials"]),
+        "variables": [dict(variable) for variable in model["variables"]],
         "idle_timeout": model["timeouts_display"]["idle"],
         "created_at": model["created_at"],
         "last_activity_at": model["last_activity_at"],

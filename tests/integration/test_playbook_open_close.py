@@ -419,3 +419,28 @@ def test_cap_given_on_the_command_line_as_text_is_a_number(
     assert (NomadReader(nomad_vault_double).namespace(NOTIFIER.namespace) or {})["Meta"][
         "preview_state"
     ] == "open"
+
+
+def test_the_inbox_password_is_generated_once_and_never_printed(
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    close_after_test(request, nomad_double, NOTIFIER)
+    nomad = NomadReader(nomad_double)
+    path = f"nomad/jobs/{NOTIFIER.preview_id}-inbox"
+
+    opened = open_preview(nomad_double, NOTIFIER, small_profile, tmp_path, "-vvv")
+    items = nomad.get(f"/v1/var/{path}", namespace=NOTIFIER.namespace)["Items"]
+    again = open_preview(nomad_double, NOTIFIER, small_profile, tmp_path, "-vvv")
+    kept = nomad.get(f"/v1/var/{path}", namespace=NOTIFIER.namespace)["Items"]
+
+    password = items["password"]
+    assert items["username"] == "reviewer"
+    assert len(password) == 32
+    assert kept == items
+    written = "".join(p.read_text() for p in (tmp_path / NOTIFIER.preview_id).iterdir())
+    for text in (output_of(opened), output_of(again), written):
+        assert password not in text
+    inbox = nomad.job(NOTIFIER.namespace, f"{NOTIFIER.preview_id}-inbox") or {}
+    templates = [t["EmbeddedTmpl"] for t in inbox["TaskGroups"][0]["Tasks"][0]["Templates"]]
+    assert any(f'nomadVar "{path}"' in template for template in templates), templates
+    assert read_summary(tmp_path, NOTIFIER)["inbox"] == {"username": "reviewer", "variable": path}

@@ -231,6 +231,38 @@ def test_disabled_schedules_never_fire_but_stay_forceable(
         assert block(spec, "meta")["preview_schedule_cron"] == schedule["cron"]
 
 
+@pytest.mark.parametrize("case", ["sidekiq", "opted-in"])
+def test_every_schedule_run_is_stopped_at_the_hard_job_timeout(
+    rendered: dict[str, dict[str, Any]], case: str
+) -> None:
+    summary = rendered[case]["summary"]
+
+    assert summary["schedules"]
+    for schedule in summary["schedules"]:
+        (group,) = blocks(jobs_of(rendered[case])[schedule["job_id"]], "group")
+        assert group["max_run_duration"] == summary["timeouts"]["job"]["display"]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_inbox_reads_its_sign_in_from_its_own_nomad_variable(
+    rendered: dict[str, dict[str, Any]], case: str
+) -> None:
+    summary = rendered[case]["summary"]
+    inbox = task_of(jobs_of(rendered[case])["inbox"])
+    variable = f"nomad/jobs/{summary['preview_id']}-inbox"
+
+    (auth,) = [t for t in blocks(inbox, "template") if "INBOX_PASSWORD" in t["data"]]
+    assert auth["destination"].startswith("secrets/")
+    assert auth["env"] is True
+    assert f'{{{{ with nomadVar "{variable}" -}}}}' in auth["data"]
+    assert "INBOX_PASSWORD={{ .password }}" in auth["data"]
+    assert not any(name.startswith("INBOX_PASS") for name in block(inbox, "env"))
+    assert summary["inbox"] == {"username": "reviewer", "variable": variable}
+    assert summary["variables"] == [
+        {"path": variable, "items": {"username": "reviewer"}, "generated": ["password"]}
+    ]
+
+
 def test_opted_in_schedules_run_on_the_apps_cron(rendered: dict[str, dict[str, Any]]) -> None:
     summary = rendered["opted-in"]["summary"]
     by_name = {s["name"]: s for s in summary["schedules"]}

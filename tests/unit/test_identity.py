@@ -98,6 +98,7 @@ def test_natural_identity_has_every_documented_name() -> None:
             "inbox": "shop-pr-42-inbox",
             "dashboard": "shop-pr-42-dashboard",
         },
+        "variables": {"inbox": "nomad/jobs/shop-pr-42-inbox"},
         "schedule_jobs": {"nightly": "shop-pr-42-cron-nightly"},
         "services": {
             "queue": "shop-pr-42-queue",

@@ -18,7 +18,11 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.profile im
     check_profile,
 )
 
-SETTINGS = {"now": "2026-11-30T09:00:00Z", "created_at": "2026-11-29T08:00:00Z"}
+SETTINGS = {
+    "now": "2026-11-30T09:00:00Z",
+    "created_at": "2026-11-29T08:00:00Z",
+    "inbox_image": "nomad-previews/preview-inbox:test",
+}
 
 
 def model_of(app: dict[str, Any], opt_in: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -19,11 +19,18 @@ from ansible_collections.nomad_previews.previews.plugins.doc_fragments.nomad imp
 )
 
 COLLECTION = "nomad_previews.previews"
-NOMAD_MODULES = ("preview_nomad_job", "preview_namespace", "preview_info")
+NOMAD_MODULES = (
+    "preview_nomad_job",
+    "preview_namespace",
+    "preview_info",
+    "preview_nomad_variable",
+)
 # Runs on the controller as an action plugin and talks to no server: no connection options.
 MODULES = (*NOMAD_MODULES, "preview_render")
 FRAGMENT = f"{COLLECTION}.nomad"
 SECRETS = {"nomad_token"}
+# Options that carry secret values of the objects a module writes, beyond its credentials.
+OBJECT_SECRETS = {"preview_nomad_variable": {"items"}}
 
 
 def load(name: str) -> ModuleType:
@@ -84,7 +91,8 @@ def test_only_credentials_are_hidden_and_look_alikes_say_so(name: str) -> None:
         if any(word in option for word in ("token", "key", "cert", "secret", "password"))
     }
 
-    assert hidden == (SECRETS if name in NOMAD_MODULES else set())
+    expected = SECRETS if name in NOMAD_MODULES else set()
+    assert hidden == expected | OBJECT_SECRETS.get(name, set())
     for option in look_alikes - SECRETS:
         assert spec[option].get("no_log") is False, option
 

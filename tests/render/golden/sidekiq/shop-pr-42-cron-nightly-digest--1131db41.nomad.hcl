@@ -54,6 +54,9 @@ job "shop-pr-42-cron-nightly-digest--1131db41" {
   group "run" {
     count = 1
 
+    # The hard job timeout: Nomad stops a run that is still going after it.
+    max_run_duration = "10m"
+
     restart {
       attempts = 0
       mode     = "fail"

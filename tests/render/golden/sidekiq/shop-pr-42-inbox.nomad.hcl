@@ -88,6 +88,18 @@ job "shop-pr-42-inbox" {
           EOT
       }
 
+      template {
+        destination = "secrets/inbox-auth.env"
+        env         = true
+        change_mode = "restart"
+        data        = <<-EOT
+          {{ with nomadVar "nomad/jobs/shop-pr-42-inbox" -}}
+          INBOX_USERNAME={{ .username }}
+          INBOX_PASSWORD={{ .password }}
+          {{ end -}}
+          EOT
+      }
+
       service {
         name     = "shop-pr-42-inbox"
         provider = "nomad"
