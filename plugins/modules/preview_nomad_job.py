@@ -221,7 +221,7 @@ allocations:
           failed: true
           events:
             - type: Driver Failure
-              message: "Failed to pull `ghcr.io/acme/shop:bad`: manifest unknown"
+              message: "Failed to pull `registry.example.com/acme/shop:bad`: manifest unknown"
 """
 
 from typing import Any

@@ -204,14 +204,14 @@ def test_present_with_a_changed_image_registers_a_new_version(
         tmp_path,
         nomad_double.address,
         token,
-        service_hcl(job_id, image="ghcr.io/acme/shop:1.1"),
+        service_hcl(job_id, image="registry.example.com/acme/shop:1.1"),
         check=False,
     )
 
     assert changed["changed"] is True
     stored = _get(nomad_double.address, f"/v1/job/{job_id}", token).json()
     assert stored["Version"] == 1
-    assert stored["TaskGroups"][0]["Tasks"][0]["Config"]["image"] == "ghcr.io/acme/shop:1.1"
+    assert stored["TaskGroups"][0]["Tasks"][0]["Config"]["image"] == "registry.example.com/acme/shop:1.1"
     _delete(nomad_double.address, f"/v1/job/{job_id}?purge=true", token)
 
 
@@ -311,7 +311,7 @@ def test_job_info_lists_then_reads_every_job(
     mine = [job for job in listed["result"] if job["ID"] in job_ids]
     assert [job["ID"] for job in mine] == job_ids
     for job in mine:
-        assert job["TaskGroups"][0]["Tasks"][0]["Config"]["image"] == "ghcr.io/acme/shop:1.0"
+        assert job["TaskGroups"][0]["Tasks"][0]["Config"]["image"] == "registry.example.com/acme/shop:1.0"
         assert job["Meta"]["preview_id"] == "shop-pr-42"
     for job_id in job_ids:
         _delete(nomad_double.address, f"/v1/job/{job_id}?purge=true", token)

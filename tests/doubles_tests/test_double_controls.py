@@ -53,10 +53,10 @@ def test_allocations_move_only_on_advance(manual: NomadDouble) -> None:
 
 
 def test_failing_image_fails_the_deployment_with_task_events(manual: NomadDouble) -> None:
-    manual.mark_failing(image="ghcr.io/acme/broken:1")
+    manual.mark_failing(image="registry.example.com/acme/broken:1")
     api = api_for(manual)
     api.jobs.register_job(
-        {"Job": service_json("web", TaskGroups=[_group(image="ghcr.io/acme/broken:1")])}
+        {"Job": service_json("web", TaskGroups=[_group(image="registry.example.com/acme/broken:1")])}
     )
 
     manual.advance(2)
@@ -72,7 +72,7 @@ def test_failing_image_fails_the_deployment_with_task_events(manual: NomadDouble
         "Driver Failure",
         "Not Restarting",
     ]
-    assert "Failed to pull `ghcr.io/acme/broken:1`" in events[2]["DisplayMessage"]
+    assert "Failed to pull `registry.example.com/acme/broken:1`" in events[2]["DisplayMessage"]
     assert deployment["Status"] == "failed"
     assert deployment["StatusDescription"] == "Failed due to unhealthy allocations"
 
@@ -80,7 +80,7 @@ def test_failing_image_fails_the_deployment_with_task_events(manual: NomadDouble
 def test_failing_command_reports_exit_code_and_restart_exhaustion(manual: NomadDouble) -> None:
     manual.mark_failing(command="/bin/false")
     api = api_for(manual)
-    group = _group(image="ghcr.io/acme/shop:1")
+    group = _group(image="registry.example.com/acme/shop:1")
     group["Tasks"][0]["Config"]["command"] = "/bin/false"
     api.jobs.register_job({"Job": service_json("web", TaskGroups=[group])})
 

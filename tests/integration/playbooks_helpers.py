@@ -35,7 +35,7 @@ FIRST_SHA = "0a1b2c3d4e5f"
 SMALL_APP: dict[str, Any] = {
     "name": "notifier",
     "framework": "sidekiq",
-    "image": "ghcr.io/acme/notifier:1.0.0",
+    "image": "registry.example.com/acme/notifier:1.0.0",
     "worker": {"command": ["bundle", "exec", "sidekiq"], "concurrency": 2},
     "timeouts": {"job": "5m", "drain": "10s", "kill": "15s", "idle": "12h"},
 }

@@ -352,7 +352,7 @@ def test_a_failing_worker_fails_the_open_with_its_task_events(
     nomad_vault_double: Target, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     close_after_test(request, nomad_vault_double, NOTIFIER)
-    broken = "ghcr.io/acme/notifier:broken"
+    broken = "registry.example.com/acme/notifier:broken"
     nomad_vault_double.mark_failing(image=broken)
     app = {**SMALL_APP, "worker": {**SMALL_APP["worker"], "image": broken}}
     profile = write_profile(tmp_path, app, "broken.yml")

@@ -35,13 +35,13 @@ def edge_cases() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     del no_web["web"]
     goodjob = {
         "framework": "goodjob",
-        "image": "ghcr.io/acme/ledger:2",
+        "image": "registry.example.com/acme/ledger:2",
         "worker": {"concurrency": 1},
         "schedules": [{"name": "close_books", "cron": "0 0 1 * *", "command": ["rake", "close"]}],
     }
     rq = {
         "framework": "rq",
-        "image": "ghcr.io/acme/thumbs:3",
+        "image": "registry.example.com/acme/thumbs:3",
         "mail": {"server": "mailpit"},
         "worker": {"command": ["rq", "worker-pool", "--url", "redis://unused"]},
     }
@@ -394,6 +394,9 @@ def test_check_mode_writes_nothing(tmp_path: Path) -> None:
 
     assert not (tmp_path / "out").exists()
     assert "newsroom-pr-7-worker.nomad.hcl" in result.stdout
+    folder = tmp_path / "out" / "newsroom-pr-7"
+    assert f"would be rendered into {folder} (check mode: nothing was written)" in result.stdout
+    assert f"rendered into {folder}\n" not in result.stdout
 
 
 def test_bad_input_is_refused_before_anything_is_written(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.profile im
 
 BASE: dict[str, Any] = {
     "framework": "sidekiq",
-    "image": "ghcr.io/acme/shop:1",
+    "image": "registry.example.com/acme/shop:1",
     "schedules": [{"name": "digest", "cron": "0 3 * * *", "command": ["rake", "digest"]}],
 }
 
@@ -150,6 +150,36 @@ REFUSALS = [
         (),
         "preview_app.env.PREVIEW_ENV is set by the preview itself and cannot be overridden",
         id="env-overrides-preview-flag",
+    ),
+    pytest.param(
+        {"worker": {"env": {"PREVIEW_DRAIN_TIMEOUT": "60"}}},
+        (),
+        "preview_app.worker.env.PREVIEW_DRAIN_TIMEOUT is set by the preview itself and cannot be "
+        "overridden",
+        id="env-overrides-drain-timeout",
+    ),
+    pytest.param(
+        {"secrets": {"PREVIEW_DRAIN_TIMEOUT": "drain"}},
+        (),
+        "preview_app.secrets.PREVIEW_DRAIN_TIMEOUT is set by the preview itself",
+        id="secret-overrides-drain-timeout",
+    ),
+    pytest.param(
+        {"framework": "celery", "worker": {"command": ["celery", "--app", "shop", "worker", "-B"]}},
+        (),
+        "preview_app.worker.command starts celery beat inside the worker (-B): a preview runs the "
+        "app's schedules as Nomad periodic jobs, off unless opted in; remove -B",
+        id="celery-beat-in-the-worker",
+    ),
+    pytest.param(
+        {
+            "framework": "celery",
+            "worker": {"command": ["celery", "-A", "shop", "worker", "--beat"]},
+        },
+        (),
+        "preview_app.worker.command starts celery beat inside the worker (--beat): a preview runs "
+        "the app's schedules as Nomad periodic jobs, off unless opted in; remove --beat",
+        id="celery-beat-long-flag",
     ),
     pytest.param(
         {"env": {"BAD-NAME": "x"}},

@@ -74,7 +74,7 @@ job "shop-pr-42-cron-abandoned-carts--61d28f8d" {
       shutdown_delay = "5s"
 
       config {
-        image   = "ghcr.io/acme/shop:latest"
+        image   = "registry.example.com/acme/shop:latest"
         command = "bundle"
         args    = ["exec", "rails", "runner", "AbandonedCartJob.perform_now"]
       }

@@ -74,7 +74,7 @@ job "shop-pr-42-cron-nightly-digest--1131db41" {
       shutdown_delay = "5s"
 
       config {
-        image   = "ghcr.io/acme/shop:latest"
+        image   = "registry.example.com/acme/shop:latest"
         command = "bundle"
         args    = ["exec", "rake", "digest:send"]
       }

@@ -61,7 +61,7 @@ job "shop-pr-42-inbox" {
       shutdown_delay = "5s"
 
       config {
-        image = "ghcr.io/nomad-previews/preview-inbox:0.1.0"
+        image = "nomad-previews/preview-inbox:0.1.0"
         ports = ["http"]
       }
 

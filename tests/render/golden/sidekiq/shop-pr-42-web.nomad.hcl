@@ -63,7 +63,7 @@ job "shop-pr-42-web" {
       shutdown_delay = "5s"
 
       config {
-        image   = "ghcr.io/acme/shop:latest"
+        image   = "registry.example.com/acme/shop:latest"
         command = "bundle"
         args    = ["exec", "puma", "--config", "config/puma.rb"]
         ports   = ["http"]

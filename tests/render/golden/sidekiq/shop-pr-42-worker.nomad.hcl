@@ -58,7 +58,7 @@ job "shop-pr-42-worker" {
       shutdown_delay = "5s"
 
       config {
-        image   = "ghcr.io/acme/shop:latest"
+        image   = "registry.example.com/acme/shop:latest"
         command = "bundle"
         args    = [
           "exec", "sidekiq", "--queue", "critical", "--queue", "default", "--queue", "mailers",
