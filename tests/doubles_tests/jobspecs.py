@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def service_hcl(job_id: str = "shop-pr-42-worker", image: str = "registry.example.com/acme/shop:1.0") -> str:
+def service_hcl(
+    job_id: str = "shop-pr-42-worker", image: str = "registry.example.com/acme/shop:1.0"
+) -> str:
     """A docker service job with a nomad-provider service, a template and a UI link."""
     return f"""
 job "{job_id}" {{

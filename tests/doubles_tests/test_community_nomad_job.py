@@ -211,7 +211,10 @@ def test_present_with_a_changed_image_registers_a_new_version(
     assert changed["changed"] is True
     stored = _get(nomad_double.address, f"/v1/job/{job_id}", token).json()
     assert stored["Version"] == 1
-    assert stored["TaskGroups"][0]["Tasks"][0]["Config"]["image"] == "registry.example.com/acme/shop:1.1"
+    assert (
+        stored["TaskGroups"][0]["Tasks"][0]["Config"]["image"]
+        == "registry.example.com/acme/shop:1.1"
+    )
     _delete(nomad_double.address, f"/v1/job/{job_id}?purge=true", token)
 
 
@@ -311,7 +314,10 @@ def test_job_info_lists_then_reads_every_job(
     mine = [job for job in listed["result"] if job["ID"] in job_ids]
     assert [job["ID"] for job in mine] == job_ids
     for job in mine:
-        assert job["TaskGroups"][0]["Tasks"][0]["Config"]["image"] == "registry.example.com/acme/shop:1.0"
+        assert (
+            job["TaskGroups"][0]["Tasks"][0]["Config"]["image"]
+            == "registry.example.com/acme/shop:1.0"
+        )
         assert job["Meta"]["preview_id"] == "shop-pr-42"
     for job_id in job_ids:
         _delete(nomad_double.address, f"/v1/job/{job_id}?purge=true", token)

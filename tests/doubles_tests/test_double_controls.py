@@ -56,7 +56,11 @@ def test_failing_image_fails_the_deployment_with_task_events(manual: NomadDouble
     manual.mark_failing(image="registry.example.com/acme/broken:1")
     api = api_for(manual)
     api.jobs.register_job(
-        {"Job": service_json("web", TaskGroups=[_group(image="registry.example.com/acme/broken:1")])}
+        {
+            "Job": service_json(
+                "web", TaskGroups=[_group(image="registry.example.com/acme/broken:1")]
+            )
+        }
     )
 
     manual.advance(2)
