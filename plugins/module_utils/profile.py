@@ -23,7 +23,10 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.hcl import
     parse_duration,
 )
 from ansible_collections.nomad_previews.previews.plugins.module_utils.presets import (
+    DRAIN_TIMEOUT_ENV,
+    JOB_TIMEOUT_ENV,
     PRESETS,
+    SCHEDULES_ENV,
     Preset,
 )
 
@@ -82,7 +85,7 @@ SHARES = (
 )
 
 # Environment the project sets itself on every app task; a profile may not override it.
-RESERVED_ENV = ("PREVIEW_ENV", "PREVIEW_ID", "PREVIEW_SCHEDULES", "PREVIEW_JOB_TIMEOUT")
+RESERVED_ENV = ("PREVIEW_ENV", "PREVIEW_ID", SCHEDULES_ENV, JOB_TIMEOUT_ENV, DRAIN_TIMEOUT_ENV)
 # Wired from the preview's own mail and inbox jobs.
 WIRED_ENV = ("SMTP_HOST", "SMTP_PORT", "SMTP_URL", "PREVIEW_INBOX_URL")
 
@@ -336,11 +339,17 @@ def _image(where: str, image: str) -> str:
 
 def _check_worker(worker: Mapping[str, Any], image: str, preset: Preset) -> dict[str, Any]:
     d = WORKER_DEFAULTS
+    command = _command("preview_app.worker.command", worker.get("command"), preset.default_command)
+    embedded = [flag for flag in preset.scheduler.in_worker_flags if flag in command]
+    if embedded:
+        raise ProfileError(
+            f"preview_app.worker.command starts {preset.scheduler.name} inside the worker "
+            f"({embedded[0]}): a preview runs the app's schedules as Nomad periodic jobs, off "
+            f"unless opted in; remove {embedded[0]}"
+        )
     return {
         "image": _image("preview_app.worker.image", worker.get("image") or image),
-        "command": _command(
-            "preview_app.worker.command", worker.get("command"), preset.default_command
-        ),
+        "command": command,
         "env": _check_env("preview_app.worker.env", worker.get("env") or {}, preset),
         "count": _positive("preview_app.worker.count", worker.get("count"), d["count"], 10),
         "concurrency": _positive(
