@@ -13,27 +13,14 @@ description:
 version_added: 0.1.0
 author:
   - nomad-previews maintainers
+extends_documentation_fragment:
+  - nomad_previews.previews.nomad
 options:
   _terms:
     description: Preview IDs, such as V(shop-pr-42).
     required: true
     type: list
     elements: str
-  nomad_addr:
-    description: Nomad HTTP address, such as V(http://127.0.0.1:4646).
-    type: str
-    env:
-      - name: NOMAD_ADDR
-    required: true
-  nomad_token:
-    description: Nomad ACL token that can list the preview namespaces and their jobs.
-    type: str
-    env:
-      - name: NOMAD_TOKEN
-  nomad_timeout:
-    description: Seconds to wait for each API call.
-    type: int
-    default: 10
   prefix:
     description: Namespaces whose name starts with this prefix are previews.
     type: str
@@ -62,6 +49,7 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.lifecycle 
     list_previews,
 )
 from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad import (
+    CONNECTION_ARGSPEC,
     NomadError,
     nomad_client,
 )
@@ -74,11 +62,7 @@ class LookupModule(LookupBase):  # type: ignore[misc]  # LookupBase is untyped
         self, terms: list[str], variables: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[dict[str, Any]]:
         self.set_options(var_options=variables, direct=kwargs)
-        params = {
-            "nomad_addr": self.get_option("nomad_addr"),
-            "nomad_token": self.get_option("nomad_token"),
-            "nomad_timeout": self.get_option("nomad_timeout"),
-        }
+        params = {name: self.get_option(name) for name in CONNECTION_ARGSPEC}
 
         try:
             previews = list_previews(nomad_client(params), self.get_option("prefix"))

@@ -153,3 +153,20 @@ def test_return_parses_and_describes_every_key(name: str) -> None:
         assert value["description"], key
         assert value["returned"], key
         assert value["type"], key
+
+
+def test_the_lookup_takes_the_modules_connection_options_from_the_same_environment() -> None:
+    from ansible_collections.nomad_previews.previews.plugins.lookup import preview_state
+    from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad import (
+        CONNECTION_ARGSPEC,
+    )
+
+    doc: dict[str, Any] = yaml.safe_load(preview_state.DOCUMENTATION)
+    assert doc["extends_documentation_fragment"] == [FRAGMENT]
+    connection = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+
+    assert sorted(connection) == sorted(CONNECTION_ARGSPEC)
+    for option, option_spec in CONNECTION_ARGSPEC.items():
+        fallback = option_spec.get("fallback")
+        documented_env = [entry["name"] for entry in connection[option].get("env", [])]
+        assert documented_env == (list(fallback[1]) if fallback else []), option
