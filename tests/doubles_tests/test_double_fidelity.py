@@ -234,6 +234,126 @@ def test_variable_acl_is_per_path(nomad_acl_double: Any, job_id: str) -> None:
     admin.acl.delete_policy(policy)
 
 
+def test_variable_write_does_not_grant_read_and_a_conflict_hides_the_items(
+    nomad_acl_double: Any, job_id: str
+) -> None:
+    admin = nomad.Nomad(
+        host="127.0.0.1", port=nomad_acl_double.port, token=nomad_acl_double.management_token
+    )
+    policy = f"{job_id}-writer"
+    rules = (
+        'namespace "default" {\n'
+        "  variables {\n"
+        f'    path "{job_id}/*" {{ capabilities = ["write"] }}\n'
+        "  }\n"
+        "}\n"
+    )
+    admin.acl.create_policy(policy, {"Name": policy, "Rules": rules})
+    token = admin.acl.create_token({"Type": "client", "Policies": [policy]})["SecretID"]
+    writer = nomad.Nomad(host="127.0.0.1", port=nomad_acl_double.port, token=token)
+    path = f"{job_id}/inbox"
+
+    written = writer.variable.create_variable(path, {"Items": {"k": "v"}}, cas=0)
+    with pytest.raises(exceptions.VariableConflict) as conflict:
+        writer.variable.create_variable(path, {"Items": {"k": "w"}}, cas=0)
+    with pytest.raises(exceptions.URLNotAuthorizedNomadException):
+        writer.variable.get_variable(path)
+    listed = writer.variables.get_variables(prefix=job_id)
+
+    assert written["Items"] == {"k": "v"}
+    assert conflict.value.nomad_resp.json()["ModifyIndex"] == written["ModifyIndex"]
+    assert "Items" not in conflict.value.nomad_resp.json()
+    assert listed == []
+    assert admin.variable.get_variable(path)["Items"] == {"k": "v"}
+    admin.variable.delete_variable(path)
+    admin.acl.delete_policy(policy)
+
+
+def test_variable_read_grants_list(nomad_acl_double: Any, job_id: str) -> None:
+    admin = nomad.Nomad(
+        host="127.0.0.1", port=nomad_acl_double.port, token=nomad_acl_double.management_token
+    )
+    policy = f"{job_id}-reader"
+    rules = (
+        'namespace "default" {\n'
+        f'  variables {{ path "{job_id}/*" {{ capabilities = ["read"] }} }}\n'
+        "}\n"
+    )
+    admin.acl.create_policy(policy, {"Name": policy, "Rules": rules})
+    token = admin.acl.create_token({"Type": "client", "Policies": [policy]})["SecretID"]
+    reader = nomad.Nomad(host="127.0.0.1", port=nomad_acl_double.port, token=token)
+    for path in (f"{job_id}/app", "other/app"):
+        admin.variable.create_variable(path, {"Items": {"k": "v"}})
+
+    listed = reader.variables.get_variables()
+
+    assert [v["Path"] for v in listed] == [f"{job_id}/app"]
+    for path in (f"{job_id}/app", "other/app"):
+        admin.variable.delete_variable(path)
+    admin.acl.delete_policy(policy)
+
+
+def test_variable_zero_value_conflict_has_no_items(nomad_double: Any, job_id: str) -> None:
+    answer = requests.put(
+        f"{nomad_double.address}/v1/var/{job_id}/app?cas=7",
+        json={"Items": {"k": "v"}},
+        headers=headers(nomad_double),
+        timeout=5,
+    )
+
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "Namespace": "default",
+        "Path": f"{job_id}/app",
+        "CreateIndex": 0,
+        "CreateTime": 0,
+        "ModifyIndex": 0,
+        "ModifyTime": 0,
+    }
+    assert answer.headers["X-Nomad-Index"] == "0"
+
+
+def test_variable_body_namespace_wins_over_the_query(api: nomad.Nomad, job_id: str) -> None:
+    namespace = f"{job_id}-ns"
+    api.namespace.create_namespace({"Name": namespace})
+
+    written = api.variable.create_variable(
+        f"{job_id}/app", {"Namespace": namespace, "Items": {"k": "v"}}, namespace="default"
+    )
+    in_default = api.variables.get_variables(prefix=job_id, namespace="default")
+    api.variable.delete_variable(f"{job_id}/app", namespace=namespace)
+    api.namespace.delete_namespace(namespace)
+
+    assert written["Namespace"] == namespace
+    assert in_default == []
+
+
+def test_variable_delete_does_not_validate_the_path(nomad_double: Any) -> None:
+    answers = [
+        requests.delete(
+            f"{nomad_double.address}/v1/var/{path}", headers=headers(nomad_double), timeout=5
+        )
+        for path in ("nomad", "nomad/other", "shop.pr-42")
+    ]
+
+    assert [answer.status_code for answer in answers] == [204, 204, 204]
+
+
+def test_variable_empty_cas_is_a_plain_write(nomad_double: Any, job_id: str) -> None:
+    url = f"{nomad_double.address}/v1/var/{job_id}/app"
+    first = requests.put(url, json={"Items": {"k": "v"}}, headers=headers(nomad_double), timeout=5)
+
+    second = requests.put(
+        f"{url}?cas=", json={"Items": {"k": "w"}}, headers=headers(nomad_double), timeout=5
+    )
+    requests.delete(url, headers=headers(nomad_double), timeout=5)
+
+    assert first.status_code == 200
+    assert second.status_code == 200, second.text
+    assert second.json()["Items"] == {"k": "w"}
+    assert second.json()["ModifyIndex"] > first.json()["ModifyIndex"]
+
+
 def test_invalid_policy_rules_are_refused(nomad_acl_double: Any) -> None:
     answer = requests.post(
         f"{nomad_acl_double.address}/v1/acl/policy/broken",

@@ -315,6 +315,62 @@ def test_variables_with_cas(api: nomad.Nomad, job_id: str) -> None:
         api.variable.get_variable(path)
 
 
+def test_create_if_absent_with_cas_zero_in_a_preview_namespace(
+    api: nomad.Nomad, job_id: str
+) -> None:
+    namespace = f"{job_id}-ns"
+    path = f"nomad/jobs/{job_id}-inbox"
+    api.namespace.create_namespace({"Name": namespace})
+
+    created = api.variable.create_variable(
+        path, {"Items": {"password": "first"}}, namespace=namespace, cas=0
+    )
+    with pytest.raises(exceptions.VariableConflict) as conflict:
+        api.variable.create_variable(
+            path, {"Items": {"password": "second"}}, namespace=namespace, cas=0
+        )
+    stored = api.variable.get_variable(path, namespace=namespace)
+    elsewhere = api.variables.get_variables(prefix=path)
+    deleted = api.variable.delete_variable(path, namespace=namespace, cas=created["ModifyIndex"])
+    api.namespace.delete_namespace(namespace)
+
+    assert created["Namespace"] == namespace
+    assert created["Path"] == path
+    assert created["Items"] == {"password": "first"}
+    assert created["CreateIndex"] == created["ModifyIndex"] > 0
+    assert conflict.value.nomad_resp.status_code == 409
+    assert conflict.value.nomad_resp.json() == created
+    assert conflict.value.nomad_resp.headers["X-Nomad-Index"] == str(created["ModifyIndex"])
+    assert stored == created
+    assert elsewhere == []
+    assert deleted.status_code == 204
+
+
+def test_a_template_reading_its_job_variable_registers(api: nomad.Nomad, job_id: str) -> None:
+    namespace = f"{job_id}-ns"
+    path = f"nomad/jobs/{job_id}"
+    template = f'SMTP_PASSWORD={{{{ with nomadVar "{path}" }}}}{{{{ .password }}}}{{{{ end }}}}\n'
+    api.namespace.create_namespace({"Name": namespace})
+    api.variable.create_variable(
+        path, {"Items": {"password": "s3cret"}}, namespace=namespace, cas=0
+    )
+    job = api.jobs.parse(service_hcl(job_id))
+    job["Namespace"] = namespace
+    job["TaskGroups"][0]["Tasks"][0]["Templates"][0]["EmbeddedTmpl"] = template
+
+    registered = api.jobs.register_job({"Job": job})
+    stored = api.job.get_job(job_id, namespace=namespace)
+    api.job.deregister_job(job_id, namespace=namespace, purge=True)
+    api.variable.delete_variable(path, namespace=namespace)
+    api.namespace.delete_namespace(namespace)
+
+    assert registered["EvalID"]
+    assert registered["Warnings"] == ""
+    assert stored["Namespace"] == namespace
+    assert stored["TaskGroups"][0]["Tasks"][0]["Templates"][0]["EmbeddedTmpl"] == template
+    assert "s3cret" not in str(stored)
+
+
 def api_items(variable: dict[str, Any]) -> dict[str, str]:
     return dict(variable["Items"])
 

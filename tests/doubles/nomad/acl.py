@@ -159,8 +159,10 @@ def _namespace(block: dict[str, Any]) -> NamespaceRule:
                     raise PolicyError(
                         f"Invalid variable capability '{capability}' in namespace {name}"
                     )
-            if "write" in caps:
-                caps |= {"read", "list"}
+            if "deny" in caps:
+                caps = {"deny"}
+            elif "read" in caps:
+                caps.add("list")
             rule.variables[spec] = caps
     return rule
 

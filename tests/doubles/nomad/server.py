@@ -532,6 +532,7 @@ def _routes(double: NomadDouble) -> list[Route]:
             },
         ),
         Route("/v1/vars", {"GET": e.list_variables}),
+        Route("/v1/var/", {m: e.missing_variable_path for m in ANY_METHOD}),
         Route(
             "/v1/var/{path*}",
             {
@@ -1110,18 +1111,18 @@ class _Endpoints:
     # Variables -----------------------------------------------------------------------------
 
     def _cas(self, req: Request) -> int | None:
-        if "cas" not in req.query:
+        """`?cas=N` parsed as Go's ParseUint; absent or empty means no check-and-set."""
+        value = req.query.get("cas", "")
+        if value == "":
             return None
-        try:
-            return int(req.query["cas"])
-        except ValueError as exc:
+        if not value.isascii() or not value.isdigit():
             raise ApiError(
-                400,
-                f'can not parse cas: strconv.ParseUint: parsing "{req.query["cas"]}": '
-                "invalid syntax",
-            ) from exc
+                400, f'can not parse cas: strconv.ParseUint: parsing "{value}": invalid syntax'
+            )
+        return int(value)
 
     def list_variables(self, req: Request) -> Response:
+        """GET /v1/vars: only the paths the token may list; none at all is an empty list."""
         namespace = req.namespace()
         prefix = req.query.get("prefix", "")
         found = []
@@ -1131,15 +1132,6 @@ class _Endpoints:
             if not req.acl.allows_variable(ns, path, "list"):
                 continue
             found.append({k: v for k, v in record.items() if k != "Items"})
-        nothing_visible = (
-            self.store.acl_enabled
-            and namespace != "*"
-            and not found
-            and not req.acl.management
-            and not req.acl.capabilities(namespace)
-        )
-        if nothing_visible:
-            raise denied()
         return self._page(req, found, lambda v: v["Path"], self.store.table_index("variables"))
 
     def get_variable(self, req: Request) -> Response:
@@ -1153,28 +1145,32 @@ class _Endpoints:
         return Response(body=found, index=found["ModifyIndex"], query_meta=True)
 
     def put_variable(self, req: Request) -> Response:
-        namespace = req.namespace()
+        """PUT /v1/var/:path, checked in Nomad's order: HTTP layer, ACL, validation, CAS.
+
+        A `Namespace` in the body wins over `?namespace=`, as Nomad's Variables.Apply has it.
+        """
         path = req.params["path"]
-        body = wire.decode(req.raw_body, "Variable") or {}
-        cas = self._cas(req)
         locks = [op for op in ("lock-acquire", "lock-release", "lock-renew") if op in req.query]
         if len(locks) > 1:
             raise ApiError(400, "multiple lock operations")
-        if locks and cas is not None:
+        if locks and req.query.get("cas", "") != "":
             raise ApiError(400, "CAS can't be used with lock operations")
         if locks:
             raise ApiError(400, "variable locks are not implemented by the Nomad API double")
+        body = wire.decode(req.raw_body, "Variable") or {}
+        if not body.get("Items"):
+            raise ApiError(400, "variable missing required Items object")
+        cas = self._cas(req)
+        namespace = body.get("Namespace") or req.namespace()
         if not req.acl.allows_variable(namespace, path, "write"):
             raise denied()
-        status, record = self.store.put_variable(namespace, path, body, cas)
-        return Response(
-            status=status,
-            body=record,
-            index=record["ModifyIndex"],
-            raw=json.dumps(record).encode() if status == 409 else None,
-        )
+        status, record = self.store.put_variable(namespace, path, body["Items"], cas)
+        if status == 409:
+            return self._variable_conflict(req, record)
+        return Response(body=record, index=record["ModifyIndex"])
 
     def delete_variable(self, req: Request) -> Response:
+        """DELETE /v1/var/:path: 204 whether or not it existed; the path is not validated."""
         namespace = req.namespace()
         path = req.params["path"]
         cas = self._cas(req)
@@ -1182,10 +1178,17 @@ class _Endpoints:
             raise denied()
         status, record = self.store.delete_variable(namespace, path, cas)
         if status == 409 and record is not None:
-            return Response(
-                status=409, raw=json.dumps(record).encode(), index=record["ModifyIndex"]
-            )
+            return self._variable_conflict(req, record)
         return Response(status=204, empty=True, index=self.store.table_index("variables"))
+
+    def _variable_conflict(self, req: Request, record: dict[str, Any]) -> Response:
+        """409 with the current variable; its Items only for a caller who may read them."""
+        if not req.acl.allows_variable(record["Namespace"], record["Path"], "read"):
+            record = {k: v for k, v in record.items() if k != "Items"}
+        return Response(status=409, raw=json.dumps(record).encode(), index=record["ModifyIndex"])
+
+    def missing_variable_path(self, req: Request) -> Response:
+        raise ApiError(400, "missing variable path")
 
     # ACL -----------------------------------------------------------------------------------
 

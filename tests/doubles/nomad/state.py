@@ -916,18 +916,20 @@ class Store:
     # Variables -----------------------------------------------------------------------------
 
     def put_variable(
-        self, namespace: str, path: str, body: dict[str, Any], cas: int | None
+        self, namespace: str, path: str, items: dict[str, str], cas: int | None
     ) -> tuple[int, dict[str, Any]]:
-        """PUT /v1/var/:path: (200, the variable written) or (409, the current variable)."""
-        self._check_variable_path(namespace, path)
-        items = body.get("Items")
-        if items is None:
-            raise ApiError(400, "variable missing required Items object")
-        if not items:
-            raise ApiError(400, "empty variables are invalid")
-        size = sum(len(k) + len(v) for k, v in items.items())
+        """PUT /v1/var/:path: (200, the variable written) or (409, the current variable).
+
+        Validated as Nomad's VariableDecrypted.Validate: namespace, size, then path.
+        """
+        if namespace == "*":
+            raise ApiError(400, 'can not target wildcard ("*")namespace')
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in items.items())
         if size > 64 * 1024:
             raise ApiError(400, "variables are limited to 64KiB in total size")
+        problem = variable_path_problem(path)
+        if problem:
+            raise ApiError(400, problem)
         key = (namespace, path)
         existing = self.variables.get(key)
         conflict = self._cas_conflict(existing, namespace, path, cas)
@@ -950,7 +952,6 @@ class Store:
     def delete_variable(
         self, namespace: str, path: str, cas: int | None
     ) -> tuple[int, dict[str, Any] | None]:
-        self._check_variable_path(namespace, path)
         key = (namespace, path)
         existing = self.variables.get(key)
         conflict = self._cas_conflict(existing, namespace, path, cas)
@@ -963,6 +964,7 @@ class Store:
     def _cas_conflict(
         self, existing: dict[str, Any] | None, namespace: str, path: str, cas: int | None
     ) -> dict[str, Any] | None:
+        """The variable a `cas` mismatch answers with; a zero value when there is none."""
         if cas is None:
             return None
         current = existing["ModifyIndex"] if existing else 0
@@ -976,24 +978,8 @@ class Store:
                 "CreateTime": 0,
                 "ModifyIndex": 0,
                 "ModifyTime": 0,
-                "Items": None,
             }
         return copy.deepcopy(existing)
-
-    def _check_variable_path(self, namespace: str, path: str) -> None:
-        if namespace == "*":
-            raise ApiError(400, "wildcard namespace not allowed for write")
-        if not VARIABLE_PATH.match(path):
-            raise ApiError(400, f'invalid path "{path}"')
-        parts = path.split("/")
-        if parts[0] == "nomad":
-            allowed = (
-                (len(parts) >= 2 and parts[1] == "jobs")
-                or (len(parts) == 3 and parts[1] == "job-templates")
-                or (len(parts) >= 2 and parts[1] == "sentinel")
-            )
-            if not allowed:
-                raise ApiError(400, f'invalid path "{path}"')
 
     # Scheduler -----------------------------------------------------------------------------
 
@@ -1144,6 +1130,31 @@ def _child_spec(parent: dict[str, Any], child_id: str) -> dict[str, Any]:
             or None,
         }
     return child
+
+
+def variable_path_problem(path: str) -> str:
+    """Nomad's ValidatePath: the error text for a path it refuses, else ""."""
+    if not VARIABLE_PATH.match(path):
+        return f'invalid path "{path}"'
+    parts = path.split("/")
+    if parts[0] != "nomad":
+        return ""
+    if len(parts) == 1:
+        return (
+            '"nomad" is a reserved top-level directory path, but you may write variables to '
+            '"nomad/jobs", "nomad/job-templates", "nomad/sentinel", or below'
+        )
+    if parts[1] in {"jobs", "sentinel"} or (parts[1] == "job-templates" and len(parts) == 3):
+        return ""
+    if parts[1] == "job-templates":
+        return (
+            '"nomad/job-templates" is a reserved directory path, but you may write variables at '
+            'the level below it, for example, "nomad/job-templates/template-name"'
+        )
+    return (
+        'only paths at "nomad/jobs" or "nomad/job-templates" and below are valid paths under '
+        'the top-level "nomad" directory'
+    )
 
 
 def _go_list(items: list[str]) -> str:
