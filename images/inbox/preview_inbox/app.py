@@ -15,10 +15,10 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
+import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -26,11 +26,17 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from redis.exceptions import RedisError
 
 from . import twilio
-from .events import EVENT_KINDS, EventKind, EventQuery, timeline
+from .events import EVENT_KINDS, EventKind, EventQuery, encode_answer, select
 from .mailhog import MailHogReader, MailSnapshot
 from .page import CONTENT_SECURITY_POLICY, asset, render_page
 from .rules import ResponseRule, RuleSet
@@ -45,6 +51,9 @@ API_PREFIX = "/api"
 TWILIO_PREFIX = f"/{twilio.API_VERSION}"
 CAPTURED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 MAX_WAIT_SECONDS = 60.0
+# The most events one answer may list: the whole ring at the default cap. Answers are streamed
+# an event at a time, so a long list costs time rather than memory.
+MAX_LIMIT = 1000
 # How often a waiting API call looks at MailHog again; captures wake it at once.
 MAIL_RECHECK_SECONDS = 1.0
 
@@ -70,6 +79,8 @@ class Inbox:
         )
         self._changed = asyncio.Event()
         self.waiting = 0
+        # Part of every ETag, so a restarted inbox never matches a tag handed out before.
+        self._instance = secrets.token_hex(8)
 
     async def start(self) -> None:
         """Reload persisted captures, if Redis is configured and answers."""
@@ -148,6 +159,29 @@ class Inbox:
         if self.mail is None or not wanted:
             return MailSnapshot(status="off")
         return await self.mail.recent()
+
+    def etag(self, query: EventQuery, mail: MailSnapshot) -> str:
+        """The ETag of the answer to `query`, from what the answer depends on, not from its body.
+
+        The ring's generation changes with every capture, eviction and clear; the mail part
+        changes when MailHog's list does; the query decides what is picked from both.
+        """
+        state = (
+            self._instance,
+            self.captures.generation,
+            sorted(query.kinds),
+            query.text,
+            query.path,
+            query.method,
+            query.since,
+            query.limit,
+            mail.status,
+            mail.error,
+            mail.total,
+            [message.id for message in mail.emails],
+        )
+        digest = hashlib.blake2b(repr(state).encode("utf-8"), digest_size=16).hexdigest()
+        return f'"{digest}"'
 
     def redis_status(self) -> str:
         """Return "off" without Redis, else "ok" or "error" as its last exchange went."""
@@ -278,7 +312,7 @@ def _api_router(inbox: Inbox) -> APIRouter:
         path: Annotated[str, Query(max_length=2048)] = "",
         method: Annotated[str, Query(max_length=20)] = "",
         since: Annotated[datetime | None, Query()] = None,
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
         wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
         at_least: Annotated[int, Query(alias="min", ge=1)] = 1,
     ) -> Response:
@@ -291,20 +325,25 @@ def _api_router(inbox: Inbox) -> APIRouter:
             since=since.timestamp() if since is not None else None,
             limit=limit,
         )
+        known = request.headers.get("if-none-match")
         deadline = time.monotonic() + wait
         while True:
             mail = await inbox.mail_snapshot("email" in query.kinds)
-            events = timeline(inbox.captures.newest_first(), mail.emails, query)
+            etag = inbox.etag(query, mail)
             remaining = deadline - time.monotonic()
-            if len(events) >= at_least or remaining <= 0:
+            if remaining <= 0 and known == etag:
+                return Response(status_code=304, headers=_etag_headers(etag))
+            items = select(inbox.captures.newest_first(), mail.emails, query)
+            if len(items) >= at_least or remaining <= 0:
                 break
             recheck = MAIL_RECHECK_SECONDS if inbox.mail is not None else remaining
             await inbox.changed(min(remaining, recheck))
 
-        payload = {
+        if known == etag:
+            return Response(status_code=304, headers=_etag_headers(etag))
+        head = {
             "preview_id": inbox.settings.preview_id,
-            "count": len(events),
-            "events": events,
+            "count": len(items),
             "captures": {
                 "stored": len(inbox.captures),
                 "cap": inbox.captures.cap,
@@ -313,7 +352,11 @@ def _api_router(inbox: Inbox) -> APIRouter:
             },
             "mail": {"status": mail.status, "error": mail.error, "total": mail.total},
         }
-        return _json_with_etag(request, payload)
+        return StreamingResponse(
+            _yielding(encode_answer(head, items)),
+            media_type="application/json",
+            headers=_etag_headers(etag),
+        )
 
     @router.delete("/events")
     async def clear_events() -> dict[str, Any]:
@@ -380,13 +423,15 @@ def _kinds(raw: list[str] | None) -> frozenset[EventKind]:
     return frozenset(kind for kind in EVENT_KINDS if kind in names)
 
 
-def _json_with_etag(request: Request, payload: dict[str, Any]) -> Response:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+def _etag_headers(etag: str) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": "no-cache"}
+
+
+async def _yielding(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Hand each chunk on and let captures be answered between chunks of a long answer."""
+    for chunk in chunks:
+        yield chunk
+        await asyncio.sleep(0)
 
 
 def _twilio_router(inbox: Inbox) -> APIRouter:

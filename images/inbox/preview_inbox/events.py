@@ -4,6 +4,7 @@ import base64
 import fnmatch
 import heapq
 import itertools
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -117,25 +118,53 @@ def email_event(message: Email) -> dict[str, Any]:
     }
 
 
-def timeline(
+def select(
     captures: Iterable[Capture], emails: Iterable[Email], query: EventQuery
-) -> list[dict[str, Any]]:
-    """The events a query asks for, newest first, at most `query.limit` of them.
+) -> list[Capture | Email]:
+    """The captures and emails a query asks for, newest first, at most `query.limit` of them.
 
     `captures` and `emails` must each come newest first (as the ring and MailHog give them).
+    The list holds the items themselves, not copies; `event` turns one into JSON when needed.
     """
     wanted_captures = (
-        (capture.received, capture_event, capture)
-        for capture in captures
-        if query.wants_capture(capture)
+        (capture.received, capture) for capture in captures if query.wants_capture(capture)
     )
     wanted_emails = (
-        (message.received, email_event, message) for message in emails if query.wants_email(message)
+        (message.received, message) for message in emails if query.wants_email(message)
     )
-    merged: Iterator[tuple[float, Any, Any]] = heapq.merge(
+    merged: Iterator[tuple[float, Capture | Email]] = heapq.merge(
         wanted_captures, wanted_emails, key=lambda entry: entry[0], reverse=True
     )
-    return [to_event(item) for _, to_event, item in itertools.islice(merged, query.limit)]
+    return [item for _, item in itertools.islice(merged, query.limit)]
+
+
+def event(item: Capture | Email) -> dict[str, Any]:
+    """A capture or an email as a JSON event."""
+    return capture_event(item) if isinstance(item, Capture) else email_event(item)
+
+
+def encode_answer(
+    head: dict[str, Any], items: Iterable[Capture | Email], chunk_bytes: int = 65_536
+) -> Iterator[bytes]:
+    """The JSON object `head` with an "events" list added last, in chunks of about `chunk_bytes`.
+
+    Each event is built and encoded on its own, just before it is needed, so serving a long
+    list holds one event and one chunk at a time instead of copies of the whole answer.
+    """
+    opening = json.dumps(head, separators=(",", ":"), ensure_ascii=False)
+    if not opening.endswith("}") or opening == "{}":
+        raise ValueError("head must be a non-empty JSON object")
+    buffer = bytearray(opening[:-1].encode("utf-8"))
+    buffer += b',"events":['
+    for index, item in enumerate(items):
+        if index:
+            buffer += b","
+        buffer += json.dumps(event(item), separators=(",", ":"), ensure_ascii=False).encode()
+        if len(buffer) >= chunk_bytes:
+            yield bytes(buffer)
+            buffer.clear()
+    buffer += b"]}"
+    yield bytes(buffer)
 
 
 def _capture_text(capture: Capture) -> str:

@@ -1,13 +1,17 @@
 """The JSON API CI uses: filters, the cap, clearing, conditional reads and waiting for events."""
 
 import asyncio
+import json
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from preview_inbox.app import create_app
+from preview_inbox import events
+from preview_inbox.app import MAX_LIMIT, create_app
 from preview_inbox.settings import Settings
+from preview_inbox.store import Capture
 
 
 def test_cap_keeps_only_the_newest_captures(make_client, read_events):
@@ -139,3 +143,125 @@ def test_openapi_description_lists_the_api(client):
 
     assert {"/api/events", "/api/responses"} <= set(paths)
     assert not any(path.startswith("/{") for path in paths)
+
+
+def test_unchanged_poll_is_answered_before_any_event_is_built(client, monkeypatch):
+    client.post("/hooks/x", content=b"{}")
+    first = client.get("/api/events")
+    built = []
+    original = events.capture_event
+    monkeypatch.setattr(
+        events, "capture_event", lambda capture: built.append(capture) or original(capture)
+    )
+
+    again = client.get("/api/events", headers={"If-None-Match": first.headers["etag"]})
+
+    assert again.status_code == 304
+    assert again.headers["etag"] == first.headers["etag"]
+    assert built == []
+
+
+def test_etag_follows_the_query_and_the_ring(client):
+    client.post("/hooks/x", content=b"{}")
+
+    everything = client.get("/api/events").headers["etag"]
+    same = client.get("/api/events").headers["etag"]
+    webhooks = client.get("/api/events", params={"kind": "webhook"}).headers["etag"]
+    limited = client.get("/api/events", params={"limit": 5}).headers["etag"]
+    client.post("/hooks/y", content=b"{}")
+    later = client.get("/api/events").headers["etag"]
+
+    assert everything == same
+    assert len({everything, webhooks, limited, later}) == 4
+
+
+@pytest.mark.parametrize(("limit", "status"), [(MAX_LIMIT, 200), (MAX_LIMIT + 1, 422)])
+def test_limit_is_bounded(client, limit, status):
+    assert client.get("/api/events", params={"limit": limit}).status_code == status
+
+
+def test_encoded_answer_is_the_head_with_every_event(client, read_events):
+    client.post("/hooks/a", content="é".encode())
+    client.post("/hooks/b", content=bytes([0xFF]))
+    inbox = client.app.state.inbox
+    items = list(inbox.captures.newest_first())
+
+    encoded = b"".join(events.encode_answer({"count": 2}, items, chunk_bytes=8))
+
+    assert json.loads(encoded) == {"count": 2, "events": read_events(client)}
+
+
+def test_serving_a_full_ring_holds_one_event_at_a_time_not_the_whole_answer():
+    app = create_app(Settings(preview_id="memory", cap=200, max_total_bytes=64 * 1024 * 1024))
+    ring = app.state.inbox.captures
+    for seq in range(1, 101):
+        body = bytes([0x61 + seq % 26]) * 65_536
+        ring.add(
+            Capture(
+                seq=seq,
+                kind="webhook",
+                received=float(seq),
+                method="POST",
+                path=f"/hooks/{seq}",
+                query="",
+                headers=(("content-type", "text/plain"),),
+                body=body,
+                size=len(body),
+                client="127.0.0.1",
+                response_status=200,
+                rule=None,
+            )
+        )
+
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        status, sent = asyncio.run(_get_discarding_body(app, "/api/events", b"limit=1000"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert status == 200
+    assert sent > 100 * 65_536
+    # The ring holds 6.4 MiB of bodies; an answer built whole would need several copies of it.
+    assert peak - before < 2 * 1024 * 1024
+
+
+async def _get_discarding_body(app, path, query_string):
+    """GET through the ASGI interface, counting the answer's bytes without keeping them."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query_string,
+        "headers": [(b"host", b"inbox")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("inbox", 80),
+    }
+    status = 0
+    sent = 0
+    requested = False
+    never = asyncio.Event()
+
+    async def receive():
+        nonlocal requested
+        if requested:
+            # The client stays connected until the answer is complete.
+            await never.wait()
+        requested = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        nonlocal status, sent
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            sent += len(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, sent
