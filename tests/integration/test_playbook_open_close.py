@@ -244,20 +244,20 @@ def test_close_removes_everything_and_can_run_again(
     assert changed_count(closed_again.stdout) == 0
 
 
-def test_close_of_a_preview_that_never_existed_succeeds(nomad_vault_double: Target) -> None:
+def test_close_of_a_preview_that_never_existed_succeeds(nomad_double: Target) -> None:
     never = Preview("shop", 4040)
 
-    closed = close_preview(nomad_vault_double, never)
+    closed = close_preview(nomad_double, never)
 
     assert changed_count(closed.stdout) == 0
-    assert NomadReader(nomad_vault_double).leftovers(never) == NOTHING_LEFT
+    assert NomadReader(nomad_double).leftovers(never) == NOTHING_LEFT
 
 
 def test_open_is_refused_while_the_preview_is_closing(
-    nomad_vault_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    close_after_test(request, nomad_vault_double, NOTIFIER)
-    nomad = NomadReader(nomad_vault_double)
+    close_after_test(request, nomad_double, NOTIFIER)
+    nomad = NomadReader(nomad_double)
     closing_meta = {
         "preview_id": NOTIFIER.preview_id,
         "preview_repo": NOTIFIER.repo,
@@ -272,7 +272,7 @@ def test_open_is_refused_while_the_preview_is_closing(
         {"Name": NOTIFIER.namespace, "Description": "closing", "Meta": closing_meta},
     )
 
-    refused = open_preview(nomad_vault_double, NOTIFIER, small_profile, tmp_path, check=False)
+    refused = open_preview(nomad_double, NOTIFIER, small_profile, tmp_path, check=False)
 
     assert refused.returncode != 0
     assert "is being closed" in output_of(refused), output_of(refused)
@@ -281,12 +281,12 @@ def test_open_is_refused_while_the_preview_is_closing(
 
 
 def test_touch_moves_last_activity_and_nothing_else(
-    nomad_vault_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    close_after_test(request, nomad_vault_double, NOTIFIER)
-    nomad = NomadReader(nomad_vault_double)
+    close_after_test(request, nomad_double, NOTIFIER)
+    nomad = NomadReader(nomad_double)
     open_preview(
-        nomad_vault_double,
+        nomad_double,
         NOTIFIER,
         small_profile,
         tmp_path,
@@ -296,7 +296,7 @@ def test_touch_moves_last_activity_and_nothing_else(
     versions = nomad.versions(NOTIFIER.namespace)
     allocations = {job: live_allocation_ids(nomad, NOTIFIER, job) for job in versions}
 
-    touch_preview(nomad_vault_double, NOTIFIER, TOUCHED_AT)
+    touch_preview(nomad_double, NOTIFIER, TOUCHED_AT)
 
     touched = nomad.namespace(NOTIFIER.namespace) or {}
     assert touched["Meta"] == {**namespace["Meta"], "preview_last_activity_at": TOUCHED_AT}
@@ -305,27 +305,27 @@ def test_touch_moves_last_activity_and_nothing_else(
     assert {job: live_allocation_ids(nomad, NOTIFIER, job) for job in versions} == allocations
 
 
-def test_touch_of_a_missing_preview_fails_and_creates_nothing(nomad_vault_double: Target) -> None:
+def test_touch_of_a_missing_preview_fails_and_creates_nothing(nomad_double: Target) -> None:
     missing = Preview("notifier", 404)
 
-    touched = touch_preview(nomad_vault_double, missing, TOUCHED_AT, check=False)
+    touched = touch_preview(nomad_double, missing, TOUCHED_AT, check=False)
 
     assert touched.returncode != 0
     output = output_of(touched)
     assert missing.namespace in output, output
     assert "no such preview is open" in output, output
-    assert NomadReader(nomad_vault_double).leftovers(missing) == NOTHING_LEFT
+    assert NomadReader(nomad_double).leftovers(missing) == NOTHING_LEFT
 
 
 def test_cap_refuses_a_new_preview_but_updates_an_open_one(
-    nomad_vault_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     first, second = Preview("notifier", 1), Preview("notifier", 2)
-    close_after_test(request, nomad_vault_double, first)
-    close_after_test(request, nomad_vault_double, second)
+    close_after_test(request, nomad_double, first)
+    close_after_test(request, nomad_double, second)
     idle_since = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=90)
     open_preview(
-        nomad_vault_double,
+        nomad_double,
         first,
         small_profile,
         tmp_path,
@@ -334,54 +334,52 @@ def test_cap_refuses_a_new_preview_but_updates_an_open_one(
     cap = json.dumps({"preview_max_previews": 1})
 
     refused = open_preview(
-        nomad_vault_double, second, small_profile, tmp_path, extra_vars=[cap], check=False
+        nomad_double, second, small_profile, tmp_path, extra_vars=[cap], check=False
     )
-    updated = open_preview(nomad_vault_double, first, small_profile, tmp_path, extra_vars=[cap])
+    updated = open_preview(nomad_double, first, small_profile, tmp_path, extra_vars=[cap])
 
     assert refused.returncode != 0
     # The open preview is listed with how long it has been idle: 90 minutes and the run's time.
     listing = re.compile(rf"{re.escape(first.namespace)} \(1h3\dm(\d+s)?\)")
     assert listing.search(output_of(refused)), output_of(refused)
-    nomad = NomadReader(nomad_vault_double)
+    nomad = NomadReader(nomad_double)
     assert nomad.leftovers(second) == NOTHING_LEFT
     assert updated.returncode == 0
     assert (nomad.namespace(first.namespace) or {})["Meta"]["preview_state"] == "open"
 
 
 def test_a_failing_worker_fails_the_open_with_its_task_events(
-    nomad_vault_double: Target, tmp_path: Path, request: pytest.FixtureRequest
+    nomad_double: Target, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    close_after_test(request, nomad_vault_double, NOTIFIER)
+    close_after_test(request, nomad_double, NOTIFIER)
     broken = "registry.example.com/acme/notifier:broken"
-    nomad_vault_double.mark_failing(image=broken)
+    nomad_double.mark_failing(image=broken)
     app = {**SMALL_APP, "worker": {**SMALL_APP["worker"], "image": broken}}
     profile = write_profile(tmp_path, app, "broken.yml")
 
-    failed = open_preview(nomad_vault_double, NOTIFIER, profile, tmp_path, check=False)
+    failed = open_preview(nomad_double, NOTIFIER, profile, tmp_path, check=False)
 
     assert failed.returncode != 0
     output = output_of(failed)
     assert "notifier-pr-7-worker" in output
     assert "Driver Failure" in output, output
-    queue = NomadReader(nomad_vault_double).job(NOTIFIER.namespace, "notifier-pr-7-queue")
+    queue = NomadReader(nomad_double).job(NOTIFIER.namespace, "notifier-pr-7-queue")
     assert queue is not None, "the queue registered before the worker is gone"
 
 
 def test_the_token_never_appears_in_any_output(
-    nomad_vault_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    close_after_test(request, nomad_vault_double, NOTIFIER)
-    token = nomad_vault_double.management_token or SENTINEL
+    close_after_test(request, nomad_double, NOTIFIER)
+    token = nomad_double.management_token or SENTINEL
 
-    opened = open_preview(
-        nomad_vault_double, NOTIFIER, small_profile, tmp_path, "-vvv", token=token
-    )
-    touched = touch_preview(nomad_vault_double, NOTIFIER, TOUCHED_AT, "-vvv", token=token)
-    closed = close_preview(nomad_vault_double, NOTIFIER, "-vvv", token=token)
+    opened = open_preview(nomad_double, NOTIFIER, small_profile, tmp_path, "-vvv", token=token)
+    touched = touch_preview(nomad_double, NOTIFIER, TOUCHED_AT, "-vvv", token=token)
+    closed = close_preview(nomad_double, NOTIFIER, "-vvv", token=token)
 
     for run in (opened, touched, closed):
         assert token not in output_of(run)
-    assert NomadReader(nomad_vault_double).leftovers(NOTIFIER) == NOTHING_LEFT
+    assert NomadReader(nomad_double).leftovers(NOTIFIER) == NOTHING_LEFT
 
 
 def test_the_management_token_is_used_and_never_printed(
@@ -402,12 +400,12 @@ def test_the_management_token_is_used_and_never_printed(
 
 
 def test_cap_given_on_the_command_line_as_text_is_a_number(
-    nomad_vault_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    close_after_test(request, nomad_vault_double, NOTIFIER)
+    close_after_test(request, nomad_double, NOTIFIER)
 
     opened = open_preview(
-        nomad_vault_double,
+        nomad_double,
         NOTIFIER,
         small_profile,
         tmp_path,
@@ -416,7 +414,7 @@ def test_cap_given_on_the_command_line_as_text_is_a_number(
     )
 
     assert opened.returncode == 0, output_of(opened)
-    assert (NomadReader(nomad_vault_double).namespace(NOTIFIER.namespace) or {})["Meta"][
+    assert (NomadReader(nomad_double).namespace(NOTIFIER.namespace) or {})["Meta"][
         "preview_state"
     ] == "open"
 

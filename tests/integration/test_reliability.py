@@ -130,32 +130,32 @@ def test_a_failure_at_any_step_of_an_open_converges_or_closes_cleanly(
 
 
 def test_two_closes_at_once_both_succeed(
-    nomad_vault_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    close_after_test(request, nomad_vault_double, PREVIEW)
-    open_preview(nomad_vault_double, PREVIEW, small_profile, tmp_path)
+    close_after_test(request, nomad_double, PREVIEW)
+    open_preview(nomad_double, PREVIEW, small_profile, tmp_path)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         closes = list(
-            pool.map(lambda _: close_preview(nomad_vault_double, PREVIEW, check=False), range(2))
+            pool.map(lambda _: close_preview(nomad_double, PREVIEW, check=False), range(2))
         )
-    closed_again = close_preview(nomad_vault_double, PREVIEW, check=False)
+    closed_again = close_preview(nomad_double, PREVIEW, check=False)
 
     for run in [*closes, closed_again]:
         assert run.returncode == 0, output_of(run)
-    assert NomadReader(nomad_vault_double).leftovers(PREVIEW) == NOTHING_LEFT
+    assert NomadReader(nomad_double).leftovers(PREVIEW) == NOTHING_LEFT
 
 
 def test_closing_a_preview_that_never_existed_leaves_the_others_alone(
-    nomad_vault_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    close_after_test(request, nomad_vault_double, PREVIEW)
-    open_preview(nomad_vault_double, PREVIEW, small_profile, tmp_path)
-    nomad = NomadReader(nomad_vault_double)
+    close_after_test(request, nomad_double, PREVIEW)
+    open_preview(nomad_double, PREVIEW, small_profile, tmp_path)
+    nomad = NomadReader(nomad_double)
     namespace = nomad.namespace(PREVIEW.namespace)
     versions = nomad.versions(PREVIEW.namespace)
 
-    closed = close_preview(nomad_vault_double, Preview("notifier", 70))
+    closed = close_preview(nomad_double, Preview("notifier", 70))
 
     assert closed.returncode == 0
     assert nomad.namespace(PREVIEW.namespace) == namespace
@@ -163,21 +163,21 @@ def test_closing_a_preview_that_never_existed_leaves_the_others_alone(
 
 
 def test_an_interrupted_close_refuses_opens_until_it_is_finished(
-    nomad_vault_double: Target, small_profile: Path, tmp_path: Path
+    nomad_double: Target, small_profile: Path, tmp_path: Path
 ) -> None:
-    nomad_vault_double.fail_next("DELETE", f"/v1/namespace/{PREVIEW.namespace}", status=500)
-    open_preview(nomad_vault_double, PREVIEW, small_profile, tmp_path)
-    nomad = NomadReader(nomad_vault_double)
+    nomad_double.fail_next("DELETE", f"/v1/namespace/{PREVIEW.namespace}", status=500)
+    open_preview(nomad_double, PREVIEW, small_profile, tmp_path)
+    nomad = NomadReader(nomad_double)
 
-    interrupted = close_preview(nomad_vault_double, PREVIEW, check=False)
+    interrupted = close_preview(nomad_double, PREVIEW, check=False)
     meta = (nomad.namespace(PREVIEW.namespace) or {}).get("Meta") or {}
-    logged = len(nomad_vault_double.request_log)
-    refused = open_preview(nomad_vault_double, PREVIEW, small_profile, tmp_path, check=False)
-    registered_meanwhile = register_calls(nomad_vault_double.request_log[logged:])
+    logged = len(nomad_double.request_log)
+    refused = open_preview(nomad_double, PREVIEW, small_profile, tmp_path, check=False)
+    registered_meanwhile = register_calls(nomad_double.request_log[logged:])
     jobs_meanwhile = nomad.jobs(PREVIEW.namespace)
-    finished = close_preview(nomad_vault_double, PREVIEW, check=False)
+    finished = close_preview(nomad_double, PREVIEW, check=False)
     left = nomad.leftovers(PREVIEW)
-    reopened = open_preview(nomad_vault_double, PREVIEW, small_profile, tmp_path, check=False)
+    reopened = open_preview(nomad_double, PREVIEW, small_profile, tmp_path, check=False)
 
     assert interrupted.returncode != 0
     assert meta.get("preview_state") == "closing"
