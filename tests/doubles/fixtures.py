@@ -57,6 +57,9 @@ class RealNomad:
     def advance(self, *_args: Any, **_kwargs: Any) -> None:
         self._skip("stepping the simulated scheduler")
 
+    def workload_token(self, *_args: Any, **_kwargs: Any) -> NoReturn:
+        self._skip("a workload identity from outside its task")
+
     @property
     def request_log(self) -> NoReturn:
         self._skip("the request log")

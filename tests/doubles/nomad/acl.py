@@ -177,12 +177,36 @@ def _closest(globs: list[str], name: str) -> str | None:
     return min(matching, key=lambda glob: (len(name) - len(glob.replace("*", "")), glob))
 
 
+@dataclass(frozen=True)
+class Claim:
+    """The allocation a workload identity speaks for: its namespace, job, group and task.
+
+    `job` is the parent's ID for a periodic or dispatched child, as Nomad signs it.
+    """
+
+    namespace: str
+    job: str
+    group: str
+    task: str
+
+    def reads(self, namespace: str, path: str) -> bool:
+        """Whether Nomad's implicit workload policy lets this identity read and list `path`."""
+        own = {
+            "nomad/jobs",
+            f"nomad/jobs/{self.job}",
+            f"nomad/jobs/{self.job}/{self.group}",
+            f"nomad/jobs/{self.job}/{self.group}/{self.task}",
+        }
+        return namespace == self.namespace and path in own
+
+
 @dataclass
 class Acl:
-    """The merged capabilities of a token's policies."""
+    """The merged capabilities of a token's policies, and a workload identity's claim."""
 
     management: bool
     policies: list[Policy]
+    claim: Claim | None = None
 
     def capabilities(self, namespace: str) -> set[str]:
         found: set[str] = set()
@@ -212,9 +236,11 @@ class Acl:
         )
 
     def allows_variable(self, namespace: str, path: str, capability: str) -> bool:
+        """A policy naming the path exactly wins, then the workload's claim, then globs."""
         if self.management:
             return True
         found: set[str] = set()
+        exact = False
         for policy in self.policies:
             rules = {rule.glob: rule for rule in policy.namespaces}
             glob = _closest(list(rules), namespace)
@@ -224,6 +250,9 @@ class Acl:
             spec = _closest(list(paths), path)
             if spec is not None:
                 found |= paths[spec]
+                exact = exact or spec == path
+        if not exact and self.claim is not None and self.claim.reads(namespace, path):
+            return capability in {"read", "list"}
         return capability in found and "deny" not in found
 
     def coarse(self, area: str, level: str) -> bool:

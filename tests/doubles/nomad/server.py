@@ -224,6 +224,17 @@ class NomadDouble:
             if command:
                 self.store.failures.commands.add(command)
 
+    def workload_token(self, alloc_id: str, task: str) -> str:
+        """The workload identity Nomad would give `task` of this allocation (`identity` block).
+
+        With ACLs on, it reads and lists `nomad/jobs`, `nomad/jobs/<job>`, `.../<group>` and
+        `.../<group>/<task>` in the job's namespace (`<job>` is the parent's ID for a periodic
+        or dispatched child) and may do nothing else; once the allocation has finished, or is
+        gone, it is refused with 403 `Permission denied`.
+        """
+        with self.lock:
+            return self.store.workload_token(alloc_id, task)
+
     def advance(self, ticks: int = 1) -> None:
         """Move every allocation and deployment `ticks` steps forward."""
         with self.lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import json
 import random
 import re
 import secrets
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import bexpr, diff, jobs, network, scheduler, services
-from .acl import Acl, PolicyError, parse_rules
+from .acl import Acl, Claim, PolicyError, parse_rules
 from .cron import parse_cron
 from .errors import ApiError, JobValidationError, MultiError, render_warnings
 
@@ -71,6 +72,7 @@ class Store:
     variables: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    identities: dict[str, tuple[str, str]] = field(default_factory=dict)
     services: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     blocked: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
@@ -100,6 +102,8 @@ class Store:
             return Acl(management=True, policies=[])
         if not secret:
             return self._acl_for(self.anonymous_token())
+        if secret in self.identities:
+            return self._workload_acl(*self.identities[secret])
         for token in self.tokens.values():
             if token["SecretID"] == secret:
                 expiry = token.get("_expires_ns")
@@ -120,6 +124,40 @@ class Store:
             if record is not None:
                 policies.append(parse_rules(record["Rules"]))
         return Acl(management=False, policies=policies)
+
+    def workload_token(self, alloc_id: str, task: str) -> str:
+        """A JWT-shaped workload identity for `task` of the allocation, as Nomad signs one."""
+        alloc = self.allocs[alloc_id]
+        group = next(g for g in alloc["Job"]["TaskGroups"] if g["Name"] == alloc["TaskGroup"])
+        if task not in {t["Name"] for t in group["Tasks"] or []}:
+            raise KeyError(f"allocation {alloc_id} has no task {task!r}")
+        claim = _claim(alloc, task)
+        now = int(time.time())
+        claims = {
+            "aud": ["nomadproject.io"],
+            "iat": now,
+            "nbf": now,
+            "jti": str(uuid.uuid4()),
+            "sub": ":".join(
+                [self.region, claim.namespace, claim.job, claim.group, task, "default"]
+            ),
+            "nomad_namespace": claim.namespace,
+            "nomad_job_id": claim.job,
+            "nomad_allocation_id": alloc_id,
+            "nomad_task": task,
+        }
+        header = {"alg": "RS256", "kid": str(uuid.uuid4()), "typ": "JWT"}
+        parts = [json.dumps(header).encode(), json.dumps(claims).encode(), secrets.token_bytes(64)]
+        secret = ".".join(_b64url(part) for part in parts)
+        self.identities[secret] = (alloc_id, task)
+        return secret
+
+    def _workload_acl(self, alloc_id: str, task: str) -> Acl:
+        """No policies, only the claim; an allocation that is gone or finished is refused."""
+        alloc = self.allocs.get(alloc_id)
+        if alloc is None or alloc["ClientStatus"] in scheduler.TERMINAL:
+            raise ApiError(403, "Permission denied")
+        return Acl(management=False, policies=[], claim=_claim(alloc, task))
 
     def token_for(self, secret: str) -> dict[str, Any] | None:
         return next((t for t in self.tokens.values() if t["SecretID"] == secret), None)
@@ -1130,6 +1168,20 @@ def _child_spec(parent: dict[str, Any], child_id: str) -> dict[str, Any]:
             or None,
         }
     return child
+
+
+def _claim(alloc: dict[str, Any], task: str) -> Claim:
+    job = alloc["Job"]
+    return Claim(
+        namespace=alloc["Namespace"],
+        job=job["ParentID"] or job["ID"],
+        group=alloc["TaskGroup"],
+        task=task,
+    )
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def variable_path_problem(path: str) -> str:
