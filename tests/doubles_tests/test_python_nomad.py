@@ -349,14 +349,28 @@ def test_create_if_absent_with_cas_zero_in_a_preview_namespace(
 def test_a_template_reading_its_job_variable_registers(api: nomad.Nomad, job_id: str) -> None:
     namespace = f"{job_id}-ns"
     path = f"nomad/jobs/{job_id}"
-    template = f'SMTP_PASSWORD={{{{ with nomadVar "{path}" }}}}{{{{ .password }}}}{{{{ end }}}}\n'
+    block = (
+        "      template {\n"
+        '        destination = "secrets/auth.env"\n'
+        "        env         = true\n"
+        "        data        = <<-EOT\n"
+        f'          {{{{ with nomadVar "{path}" -}}}}\n'
+        "          SMTP_PASSWORD={{ .password }}\n"
+        "          {{ end -}}\n"
+        "          EOT\n"
+        "      }\n\n"
+    )
+    template = (
+        f'{{{{ with nomadVar "{path}" -}}}}\nSMTP_PASSWORD={{{{ .password }}}}\n{{{{ end -}}}}\n'
+    )
     api.namespace.create_namespace({"Name": namespace})
     api.variable.create_variable(
         path, {"Items": {"password": "s3cret"}}, namespace=namespace, cas=0
     )
-    job = api.jobs.parse(service_hcl(job_id))
+    job = api.jobs.parse(
+        service_hcl(job_id).replace("      service {", block + "      service {", 1)
+    )
     job["Namespace"] = namespace
-    job["TaskGroups"][0]["Tasks"][0]["Templates"][0]["EmbeddedTmpl"] = template
 
     registered = api.jobs.register_job({"Job": job})
     stored = api.job.get_job(job_id, namespace=namespace)
@@ -364,10 +378,13 @@ def test_a_template_reading_its_job_variable_registers(api: nomad.Nomad, job_id:
     api.variable.delete_variable(path, namespace=namespace)
     api.namespace.delete_namespace(namespace)
 
+    assert job["TaskGroups"][0]["Tasks"][0]["Templates"][1]["EmbeddedTmpl"] == template
     assert registered["EvalID"]
     assert registered["Warnings"] == ""
     assert stored["Namespace"] == namespace
-    assert stored["TaskGroups"][0]["Tasks"][0]["Templates"][0]["EmbeddedTmpl"] == template
+    templates = stored["TaskGroups"][0]["Tasks"][0]["Templates"]
+    assert [t["DestPath"] for t in templates] == ["secrets/app.env", "secrets/auth.env"]
+    assert templates[1]["EmbeddedTmpl"] == template
     assert "s3cret" not in str(stored)
 
 
