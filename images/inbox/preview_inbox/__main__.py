@@ -22,6 +22,7 @@ _FLAGS = {
     "cap": "how many captures to keep in memory",
     "max_body_bytes": "how much of each request body to keep",
     "max_total_bytes": "how many bytes of captures to keep in memory, all together",
+    "max_api_body_bytes": "the largest request body the API accepts",
     "username": "username for the page and the API (password: INBOX_PASSWORD only)",
     "redis_url": "Redis to persist captures in",
     "mailhog_url": "MailHog whose API to read email from",

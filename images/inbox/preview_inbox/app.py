@@ -11,10 +11,7 @@ Routes, in the order they are matched:
 """
 
 import asyncio
-import base64
-import binascii
 import hashlib
-import hmac
 import logging
 import secrets
 import time
@@ -25,7 +22,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -37,6 +34,7 @@ from redis.exceptions import RedisError
 
 from . import twilio
 from .events import EVENT_KINDS, EventKind, EventQuery, encode_answer, select
+from .gate import ReviewerGate, is_reviewer
 from .mailhog import MailHogReader, MailSnapshot
 from .page import CONTENT_SECURITY_POLICY, asset, render_page
 from .rules import ResponseRule, RuleSet
@@ -212,6 +210,7 @@ def create_app(
         openapi_url=None,
     )
     app.state.inbox = inbox
+    app.add_middleware(ReviewerGate, settings=settings)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, Any]:
@@ -232,35 +231,8 @@ def create_app(
     return app
 
 
-def _require_reviewer(request: Request) -> None:
-    """Ask for basic auth when INBOX_USERNAME and INBOX_PASSWORD are set."""
-    settings: Settings = request.app.state.inbox.settings
-    if not settings.auth_enabled:
-        return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True)
-        except binascii.Error:
-            decoded = b""
-        username, separator, password = decoded.partition(b":")
-        # Both comparisons always run, so the time taken does not tell which one failed.
-        same_user = hmac.compare_digest(username, settings.username.encode("utf-8"))
-        same_password = hmac.compare_digest(password, settings.password.encode("utf-8"))
-        if separator and same_user & same_password:
-            return
-    raise HTTPException(
-        status_code=401,
-        detail="Authentication required",
-        headers={"WWW-Authenticate": 'Basic realm="preview inbox", charset="UTF-8"'},
-    )
-
-
-Reviewer = Depends(_require_reviewer)
-
-
 def _page_router(inbox: Inbox) -> APIRouter:
-    router = APIRouter(prefix=PAGE_PREFIX, dependencies=[Reviewer], include_in_schema=False)
+    router = APIRouter(prefix=PAGE_PREFIX, include_in_schema=False)
     page_headers = {
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
         "X-Content-Type-Options": "nosniff",
@@ -301,7 +273,7 @@ def _page_router(inbox: Inbox) -> APIRouter:
 
 
 def _api_router(inbox: Inbox) -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX, dependencies=[Reviewer])
+    router = APIRouter(prefix=API_PREFIX)
 
     @router.get("/events")
     async def list_events(
@@ -462,9 +434,17 @@ def _twilio_router(inbox: Inbox) -> APIRouter:
             return _twilio_error(error)
         return JSONResponse(twilio.message_resource(capture), status_code=201)
 
+    def may_read(request: Request) -> bool:
+        # Reading gives away the codes sent by SMS: with reviewer auth on, only the reviewer
+        # may; without it, any Basic credentials do, as any would for sending.
+        authorization = request.headers.get("authorization", "")
+        if inbox.settings.auth_enabled:
+            return is_reviewer(inbox.settings, authorization)
+        return basic_username(authorization) is not None
+
     @router.get(f"{messages}.json")
     async def list_messages(account_sid: str, request: Request) -> Response:
-        if basic_username(request.headers.get("authorization", "")) is None:
+        if not may_read(request):
             return _twilio_error(twilio.NOT_AUTHENTICATED)
         sent = [
             capture
@@ -477,7 +457,7 @@ def _twilio_router(inbox: Inbox) -> APIRouter:
 
     @router.get(f"{messages}/{{message_sid}}.json")
     async def fetch_message(account_sid: str, message_sid: str, request: Request) -> Response:
-        if basic_username(request.headers.get("authorization", "")) is None:
+        if not may_read(request):
             return _twilio_error(twilio.NOT_AUTHENTICATED)
         capture = inbox.captures.find_sms(message_sid)
         if (

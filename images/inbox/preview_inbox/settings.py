@@ -34,6 +34,7 @@ class Settings:
     cap: int = 1000
     max_body_bytes: int = 65_536
     max_total_bytes: int = 32 * 1024 * 1024
+    max_api_body_bytes: int = 1024 * 1024
     username: str = ""
     password: str = field(default="", repr=False)
     redis_url: str = field(default="", repr=False)
@@ -101,6 +102,9 @@ class Settings:
             cap=_integer(raw, "cap", defaults.cap, low=1, high=1_000_000),
             max_body_bytes=max_body_bytes,
             max_total_bytes=max_total_bytes,
+            max_api_body_bytes=_integer(
+                raw, "max_api_body_bytes", defaults.max_api_body_bytes, low=1024, high=64 * 1024**2
+            ),
             username=username,
             password=password,
             redis_url=_url(raw, "redis_url", ("redis", "rediss", "unix")),

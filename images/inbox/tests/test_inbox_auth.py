@@ -1,6 +1,12 @@
 """Basic auth: the page and the API are closed when credentials are set; capture stays open."""
 
+import asyncio
+
+import httpx
 import pytest
+
+from preview_inbox.app import create_app
+from preview_inbox.settings import Settings
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 REVIEWER = ("reviewer", "correct horse battery")
@@ -67,3 +73,108 @@ def test_capture_twilio_and_health_stay_open(locked, basic_auth, twilio_auth):
 
 def test_without_credentials_configured_the_api_is_open(client):
     assert client.get("/api/events").status_code == 200
+
+
+class CountedBody:
+    """A request body sent in chunks, counting how many the server asked for."""
+
+    def __init__(self, chunks, chunk_bytes=65_536):
+        self.chunks = chunks
+        self.chunk = b"[" + b" " * (chunk_bytes - 1)
+        self.pulled = 0
+
+    async def __aiter__(self):
+        for _ in range(self.chunks):
+            self.pulled += 1
+            yield self.chunk
+
+
+def _put_rules(app, body, headers=None):
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://inbox") as client:
+            return await client.put("/api/responses", content=body, headers=headers or {})
+
+    return asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+def test_api_refuses_an_anonymous_body_before_reading_it(method):
+    app = create_app(Settings(username=REVIEWER[0], password=REVIEWER[1], preview_id="locked"))
+    body = CountedBody(chunks=40)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://inbox") as client:
+            return await client.request(method, "/api/responses", content=body)
+
+    response = asyncio.run(scenario())
+
+    assert response.status_code == 401
+    assert body.pulled <= 1
+
+
+def test_api_refuses_a_body_over_its_limit_while_reading_it(basic_auth):
+    settings = Settings(
+        username=REVIEWER[0], password=REVIEWER[1], preview_id="locked", max_api_body_bytes=100_000
+    )
+    body = CountedBody(chunks=40)
+
+    response = _put_rules(create_app(settings), body, basic_auth(*REVIEWER))
+
+    assert response.status_code == 413
+    assert "100000 bytes" in response.json()["detail"]
+    assert body.pulled <= 3
+
+
+def test_api_refuses_a_declared_length_over_its_limit(make_client):
+    client = make_client(max_api_body_bytes=1024)
+
+    json_type = {"Content-Type": "application/json"}
+    refused = client.put("/api/responses", content=b"[" + b" " * 2000 + b"]", headers=json_type)
+    accepted = client.put("/api/responses", content=b"[" + b" " * 900 + b"]", headers=json_type)
+
+    assert refused.status_code == 413
+    assert accepted.status_code == 200
+
+
+MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+
+
+def test_twilio_reads_need_the_reviewer_when_auth_is_on(locked, basic_auth, twilio_auth):
+    sent = locked.post(
+        MESSAGES,
+        data={"To": "+15550100", "From": "+15550199", "Body": "Code 7731"},
+        headers=twilio_auth,
+    )
+    sid = sent.json()["sid"]
+    one = f"/2010-04-01/Accounts/{ACCOUNT}/Messages/{sid}.json"
+    reviewer = basic_auth(*REVIEWER)
+
+    refused = [
+        locked.get(path, headers=headers)
+        for path in (MESSAGES, one)
+        for headers in (twilio_auth, basic_auth(ACCOUNT, "anything"), {})
+    ]
+    listed = locked.get(MESSAGES, headers=reviewer)
+    fetched = locked.get(one, headers=reviewer)
+
+    assert sent.status_code == 201
+    assert [(r.status_code, r.json()["code"]) for r in refused] == [(401, 20003)] * 6
+    assert all("Code 7731" not in r.text for r in refused)
+    assert [message["sid"] for message in listed.json()["messages"]] == [sid]
+    assert fetched.json()["body"] == "Code 7731"
+
+
+def test_twilio_reads_take_any_basic_credentials_when_auth_is_off(client, basic_auth):
+    sent = client.post(
+        MESSAGES,
+        data={"To": "+15550100", "From": "+15550199", "Body": "x"},
+        headers=basic_auth(ACCOUNT, "token"),
+    )
+
+    listed = client.get(MESSAGES, headers=basic_auth(ACCOUNT, "anything"))
+    anonymous = client.get(MESSAGES)
+
+    assert [message["sid"] for message in listed.json()["messages"]] == [sent.json()["sid"]]
+    assert anonymous.status_code == 401
