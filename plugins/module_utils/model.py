@@ -145,6 +145,7 @@ def build_preview(
         "PREVIEW_ID": identity["preview_id"],
         "PREVIEW_SCHEDULES": enabled_names,
         "PREVIEW_JOB_TIMEOUT": str(timeouts["job"]),
+        "PREVIEW_DRAIN_TIMEOUT": str(timeouts["drain"]),
         **preset.scheduler.disable_env,
     }
     preset_env = {name: value.format(**values) for name, value in preset.env.items()}
@@ -210,6 +211,12 @@ def build_preview(
         "identity": dict(identity),
         "framework": profile["framework"],
         "scheduler": preset.scheduler.name,
+        # Who applies each limit and keeps the framework's own scheduler quiet, for reviewers.
+        "enforcement": {
+            "job_timeout": preset.job_timeout.describe(),
+            "drain_timeout": preset.drain_timeout.describe(),
+            "scheduler": preset.scheduler.describe(),
+        },
         "datacenters": list(settings.get("datacenters") or ["*"]),
         "nomad_ui_url": nomad_ui_url(settings),
         "meta": meta,
@@ -389,6 +396,7 @@ def summary(model: Mapping[str, Any]) -> dict[str, Any]:
         "branch": model["identity"]["branch"],
         "sha": model["identity"]["sha"],
         "framework": model["framework"],
+        "enforcement": dict(model["enforcement"]),
         "jobs": [
             {
                 "id": job["id"],

@@ -45,8 +45,27 @@ def edge_cases() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         "mail": {"server": "mailpit"},
         "worker": {"command": ["rq", "worker-pool", "--url", "redis://unused"]},
     }
+    dramatiq = {
+        "framework": "dramatiq",
+        "image": "registry.example.com/acme/mailer:4",
+        "queue": {"backend": "rabbitmq"},
+    }
+    hangfire = {
+        "framework": "hangfire",
+        "image": "registry.example.com/acme/billing:5",
+        "web": {"port": 8080, "health_path": "/health"},
+    }
+    oban = {
+        "framework": "oban",
+        "image": "registry.example.com/acme/events:6",
+        "web": {"port": 4000},
+        "schedules": [{"name": "prune", "cron": "@hourly", "command": ["bin/app", "prune"]}],
+    }
     return {
         "no-web": (no_web, {}),
+        "rabbitmq-queue": (dramatiq, {}),
+        "hangfire": (hangfire, {}),
+        "oban": (oban, {}),
         "postgres-queue": (goodjob, {}),
         "opted-in": (example("sidekiq"), {"preview_schedules_enabled": ["nightly_digest"]}),
         "long-name": (
@@ -168,6 +187,7 @@ def test_the_worker_stops_inside_kill_timeout_and_knows_it_is_a_preview(
     assert env["PREVIEW_ENV"] == "1"
     assert env["PREVIEW_ID"] == summary["preview_id"]
     assert env["PREVIEW_JOB_TIMEOUT"] == str(summary["timeouts"]["job"]["seconds"])
+    assert env["PREVIEW_DRAIN_TIMEOUT"] == str(summary["timeouts"]["drain"]["seconds"])
     enabled = [s["name"] for s in summary["schedules"] if s["enabled"]]
     assert env["PREVIEW_SCHEDULES"] == ",".join(enabled)
     wiring = blocks(worker, "template")[0]
@@ -301,6 +321,38 @@ def test_postgres_queue_is_the_previews_own(rendered: dict[str, dict[str, Any]])
         "--shutdown-timeout",
         "20",
     ]
+
+
+def test_rabbitmq_queue_is_the_previews_own(rendered: dict[str, dict[str, Any]]) -> None:
+    jobs = jobs_of(rendered["rabbitmq-queue"])
+    queue = task_of(jobs["queue"])
+    worker = task_of(jobs["worker"])
+
+    assert queue["label"] == "rabbitmq"
+    assert block(queue, "config")["image"].startswith("rabbitmq:")
+    wiring = blocks(worker, "template")[0]["data"]
+    assert "DRAMATIQ_BROKER_URL=amqp://guest:guest@{{ .Address }}:{{ .Port }}/" in wiring
+    assert block(worker, "config")["args"][-2:] == ["--worker-shutdown-timeout", "20000"]
+
+
+@pytest.mark.parametrize(
+    ("case", "limits"),
+    [
+        ("sidekiq", {"job_timeout": "app", "drain_timeout": "preset"}),
+        ("celery", {"job_timeout": "preset", "drain_timeout": "app"}),
+        ("hangfire", {"job_timeout": "app", "drain_timeout": "app"}),
+    ],
+)
+def test_the_summary_says_who_applies_each_limit(
+    rendered: dict[str, dict[str, Any]], case: str, limits: dict[str, str]
+) -> None:
+    enforcement = rendered[case]["summary"]["enforcement"]
+    markdown = (rendered[case]["folder"] / "summary.md").read_text()
+
+    for key, who in limits.items():
+        lead = "set by the preset" if who == "preset" else "left to the app, which reads"
+        assert enforcement[key].startswith(lead), enforcement
+    assert f"- drain: {enforcement['drain_timeout']}" in markdown
 
 
 def test_a_dashboard_with_its_own_process_gets_a_job(rendered: dict[str, dict[str, Any]]) -> None:

@@ -80,12 +80,13 @@ job "shop-pr-42-cron-nightly-digest--1131db41" {
       }
 
       env {
-        PREVIEW_ENV         = "1"
-        PREVIEW_ID          = "shop-pr-42"
-        PREVIEW_JOB_TIMEOUT = "600"
-        PREVIEW_SCHEDULES   = ""
-        RAILS_ENV           = "production"
-        RAILS_LOG_TO_STDOUT = "1"
+        PREVIEW_DRAIN_TIMEOUT = "20"
+        PREVIEW_ENV           = "1"
+        PREVIEW_ID            = "shop-pr-42"
+        PREVIEW_JOB_TIMEOUT   = "600"
+        PREVIEW_SCHEDULES     = ""
+        RAILS_ENV             = "production"
+        RAILS_LOG_TO_STDOUT   = "1"
       }
 
       template {
