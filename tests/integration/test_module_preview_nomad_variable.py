@@ -25,9 +25,7 @@ def stored_items(target: Target) -> dict[str, str] | None:
     found = client(target).variables.get_variables(prefix=PATH, namespace=NAMESPACE) or []
     if not any(item["Path"] == PATH for item in found):
         return None
-    items: dict[str, str] = client(target).variable.get_variable(PATH, namespace=NAMESPACE)[
-        "Items"
-    ]
+    items: dict[str, str] = client(target).variable.get_variable(PATH, namespace=NAMESPACE)["Items"]
     return items
 
 
