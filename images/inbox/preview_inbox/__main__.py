@@ -27,6 +27,8 @@ _FLAGS = {
     "redis_url": "Redis to persist captures in",
     "mailhog_url": "MailHog whose API to read email from",
     "mailhog_limit": "how many recent emails to show",
+    "mailhog_max_bytes": "the largest message list to read from MailHog",
+    "mailhog_max_text_bytes": "how much of each email's text to show",
     "preview_id": "the preview's ID, shown on the page and in every log line",
     "link_dashboard": "link to the job dashboard",
     "link_mailhog": "link to MailHog's web UI",

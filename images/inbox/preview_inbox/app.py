@@ -71,7 +71,13 @@ class Inbox:
             else None
         )
         self.mail = (
-            MailHogReader(settings.mailhog_url, settings.mailhog_limit, transport=mail_transport)
+            MailHogReader(
+                settings.mailhog_url,
+                settings.mailhog_limit,
+                max_bytes=settings.mailhog_max_bytes,
+                max_text_bytes=settings.mailhog_max_text_bytes,
+                transport=mail_transport,
+            )
             if settings.mailhog_url
             else None
         )

@@ -115,6 +115,7 @@ def email_event(message: Email) -> dict[str, Any]:
         "body": message.text,
         "body_type": message.text_type,
         "size": message.size,
+        "truncated": message.truncated,
     }
 
 

@@ -40,6 +40,8 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     mailhog_url: str = field(default="", repr=False)
     mailhog_limit: int = 100
+    mailhog_max_bytes: int = 8 * 1024 * 1024
+    mailhog_max_text_bytes: int = 65_536
     preview_id: str = "local"
     link_dashboard: str = ""
     link_mailhog: str = ""
@@ -111,6 +113,16 @@ class Settings:
             mailhog_url=_url(raw, "mailhog_url", ("http", "https")).rstrip("/"),
             mailhog_limit=_integer(
                 raw, "mailhog_limit", defaults.mailhog_limit, low=1, high=MAILHOG_MAX_LIMIT
+            ),
+            mailhog_max_bytes=_integer(
+                raw, "mailhog_max_bytes", defaults.mailhog_max_bytes, low=65_536, high=1024**3
+            ),
+            mailhog_max_text_bytes=_integer(
+                raw,
+                "mailhog_max_text_bytes",
+                defaults.mailhog_max_text_bytes,
+                low=1024,
+                high=64 * 1024**2,
             ),
             preview_id=raw.get("preview_id", defaults.preview_id),
             link_dashboard=_url(raw, "link_dashboard", ("http", "https")),

@@ -1,7 +1,9 @@
 """The MailHog reader, against a message list recorded from a real MailHog."""
 
 import asyncio
+import base64
 import json
+import logging
 from datetime import UTC, datetime
 
 import httpx
@@ -165,3 +167,84 @@ def test_mailhog_failure_shows_in_the_api_and_captures_still_list(make_client, r
     assert answer["mail"]["status"] == "error"
     assert "502" in answer["mail"]["error"]
     assert [event["kind"] for event in answer["events"]] == ["webhook"]
+
+
+class CountedStream(httpx.AsyncByteStream):
+    """An answer body of `chunks` pieces of 64 KiB, counting how many were read."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.read = 0
+
+    async def __aiter__(self):
+        for _ in range(self.chunks):
+            self.read += 1
+            yield b" " * 65_536
+
+
+def test_reader_stops_reading_a_list_over_its_byte_limit(caplog):
+    stream = CountedStream(chunks=200)
+    endless = httpx.MockTransport(lambda request: httpx.Response(200, stream=stream))
+    reader = MailHogReader(MAILHOG, 5, max_bytes=1024 * 1024, transport=endless)
+
+    with caplog.at_level(logging.WARNING, logger="preview_inbox"):
+        snapshot = read(reader)
+
+    assert snapshot.status == "error"
+    assert "over 1,048,576 bytes" in snapshot.error
+    assert stream.read <= 17
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR
+    assert "INBOX_MAILHOG_LIMIT" in record.getMessage()
+
+
+def test_reader_refuses_a_list_announced_over_its_byte_limit():
+    stream = CountedStream(chunks=200)
+    announced = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, stream=stream, headers={"Content-Length": str(200 * 65_536)}
+        )
+    )
+
+    snapshot = read(MailHogReader(MAILHOG, 5, max_bytes=1024 * 1024, transport=announced))
+
+    assert snapshot.status == "error"
+    assert "announced 13,107,200" in snapshot.error
+    assert stream.read == 0
+
+
+def test_long_text_is_cut_with_a_note(mailhog_payload):
+    payload = json.loads(mailhog_payload)
+    item = payload["items"][1]
+    item["Raw"]["Data"] = _long_message("é" * 5_000)
+
+    [email] = parse_messages({"items": [item]}, max_text_bytes=2_000)[0]
+
+    assert email.truncated is True
+    assert email.text.startswith("é" * 1_000)
+    assert "é" * 1_001 not in email.text
+    assert email.text.endswith("[cut: the text is 10,000 bytes; the inbox shows the first 2,000]")
+
+
+def test_cut_text_is_flagged_in_the_timeline(make_client, mailhog_transport, read_events):
+    payload = json.loads(mailhog_transport.payload)
+    payload["items"][0]["Raw"]["Data"] = _long_message("x" * 3_000)
+    mailhog_transport.payload = json.dumps(payload).encode()
+    client = make_client(
+        mailhog_url=MAILHOG, transport=mailhog_transport, mailhog_max_text_bytes=1024
+    )
+
+    emails = read_events(client, kind="email")
+
+    assert [event["truncated"] for event in emails] == [True, False]
+    assert emails[0]["body"].startswith("x" * 1024 + "\n\n[cut:")
+
+
+def _long_message(text):
+    """A raw message whose plain text is `text`, base64-encoded as mail clients send it."""
+    encoded = base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
+    return (
+        "From: a@shop.example\r\nSubject: Export\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + encoded
+    )
