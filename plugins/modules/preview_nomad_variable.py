@@ -202,11 +202,12 @@ def present(module: AnsibleModule, client: Any, result: dict[str, Any]) -> None:
             )
     except NomadApiError as exc:
         if exc.status == 409:
+            # Nomad answers a conflict with the stored variable, values included: drop it.
             raise NomadError(
                 f"Variable '{path}' in namespace '{namespace}' was written by someone else "
                 "during this run, so it was left as they wrote it; run again to compare "
                 "against it"
-            ) from exc
+            ) from None
         raise
 
 

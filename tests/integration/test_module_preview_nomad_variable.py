@@ -114,15 +114,15 @@ def test_a_write_racing_another_one_is_refused_and_leaves_it(
 ) -> None:
     # Someone else creates the variable between the module's read and its write.
     double.fail_next("GET", f"/v1/var/{PATH}", status=404, body="variable not found")
-    client(double).variable.create_variable(
-        PATH, {"Items": {"username": "someone"}}, namespace=NAMESPACE
-    )
+    theirs = {"username": "someone", "password": "their-password-0f3b9c"}
+    client(double).variable.create_variable(PATH, {"Items": theirs}, namespace=NAMESPACE)
 
     run = run_module("preview_nomad_variable", credentials(double))
 
     assert run.failed
     assert f"Variable '{PATH}' in namespace '{NAMESPACE}' was written by someone else" in run.msg
-    assert stored_items(double) == {"username": "someone"}
+    assert theirs["password"] not in run.stdout + run.stderr
+    assert stored_items(double) == theirs
 
 
 def test_an_item_that_is_not_a_string_is_refused(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.doubles.nomad import NomadDouble
 from tests.integration.playbooks_helpers import (
@@ -442,3 +443,32 @@ def test_the_inbox_password_is_generated_once_and_never_printed(
     templates = [t["EmbeddedTmpl"] for t in inbox["TaskGroups"][0]["Tasks"][0]["Templates"]]
     assert any(f'nomadVar "{path}"' in template for template in templates), templates
     assert read_summary(tmp_path, NOTIFIER)["inbox"] == {"username": "reviewer", "variable": path}
+
+
+def test_an_inbox_reads_its_own_sign_in_and_not_another_previews(
+    nomad_acl_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if not isinstance(nomad_acl_double, NomadDouble):
+        pytest.skip("needs the double's workload identities; NOMAD_ADDR points at a real agent")
+    token = nomad_acl_double.management_token
+    other = Preview("notifier", 8)
+    for preview in (NOTIFIER, other):
+        close_after_test(request, nomad_acl_double, preview)
+        open_preview(
+            nomad_acl_double, preview, small_profile, tmp_path / preview.preview_id, token=token
+        )
+    nomad = NomadReader(nomad_acl_double)
+    (allocation,) = nomad.live_allocations(NOTIFIER.namespace, f"{NOTIFIER.preview_id}-inbox")
+    identity = nomad_acl_double.workload_token(allocation["ID"], "inbox")
+
+    def read(preview: Preview) -> int:
+        answer = requests.get(
+            f"{nomad_acl_double.address}/v1/var/nomad/jobs/{preview.preview_id}-inbox",
+            params={"namespace": preview.namespace},
+            headers={"X-Nomad-Token": identity},
+            timeout=10,
+        )
+        return answer.status_code
+
+    assert read(NOTIFIER) == 200
+    assert read(other) == 403
