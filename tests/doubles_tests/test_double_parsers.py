@@ -216,7 +216,12 @@ def test_cron_next_launch(spec: str, after: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("* * *", "missing field(s)"), ("61 * * * *", "minute"), ("@often", "macro")],
+    [
+        ("* * *", "missing field(s)"),
+        ("61 * * * *", "minute"),
+        ("@often", "missing field(s)"),
+        ("@midnight", "missing field(s)"),
+    ],
 )
 def test_cron_refusals(spec: str, message: str) -> None:
     with pytest.raises(CronError, match=message.replace("(", r"\(").replace(")", r"\)")):

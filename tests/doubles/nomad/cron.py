@@ -1,9 +1,10 @@
 """Cron specs as Nomad reads them (hashicorp/cronexpr): parse, and find the next launch.
 
 Five fields are minute, hour, day of month, month, day of week; a sixth is the year; seven
-fields put seconds first. `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly` are accepted.
-The double supports `*`, `?`, numbers, names, ranges, steps and lists; `L`, `W` and `#` are
-refused as syntax errors rather than guessed.
+fields put seconds first. `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly` and
+`@annually` are accepted; no other macro is (cronexpr has no `@midnight`). The double
+supports `*`, `?`, numbers, names, ranges, steps and lists; `L`, `W` and `#` are refused as
+syntax errors rather than guessed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ MACROS = {
     "@monthly": "0 0 0 1 * * *",
     "@weekly": "0 0 0 * * 0 *",
     "@daily": "0 0 0 * * * *",
-    "@midnight": "0 0 0 * * * *",
     "@hourly": "0 0 * * * * *",
 }
 FIELDS = [
@@ -89,10 +89,8 @@ class Cron:
 def parse_cron(spec: str) -> Cron:
     """Parse `spec`; CronError with cronexpr-like wording when it is not valid."""
     text = spec.strip()
-    if text.startswith("@"):
-        if text not in MACROS:
-            raise CronError(f"syntax error in macro: '{text}'")
-        text = MACROS[text]
+    # cronexpr swaps in the macros it knows; any other `@word` is one field of too few.
+    text = MACROS.get(text, text)
     fields = text.split()
     if len(fields) < 5:
         raise CronError("missing field(s)")
