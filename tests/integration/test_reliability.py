@@ -53,6 +53,8 @@ PARALLEL_PREVIEWS = 20
 # New previews racing for the places left under the cap, and how late Nomad answers each
 # namespace creation: long enough for every racing open to read the listing before any exists.
 RACING_PREVIEWS = 4
+# Seconds a slowed answer takes: well under the playbooks' 10 s client timeout.
+SLOW_ANSWER = 2.0
 RACE_CAP = 2
 CREATE_DELAY = 8.0
 
@@ -251,3 +253,47 @@ def test_opens_racing_past_the_cap_keep_only_the_previews_nomad_created_first(
     assert racing == sorted(preview.namespace for preview in kept)
     for preview in refused:
         assert nomad.leftovers(preview) == NOTHING_LEFT
+
+
+def test_a_register_that_hangs_times_out_by_name_and_the_next_open_converges(
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    close_after_test(request, nomad_double, PREVIEW)
+    queue = f"{PREVIEW.preview_id}-queue"
+    nomad_double.fail_next("POST", f"/v1/job/{queue}", hang=True)
+
+    hung = open_preview(nomad_double, PREVIEW, small_profile, tmp_path, check=False)
+    again = open_preview(nomad_double, PREVIEW, small_profile, tmp_path, check=False)
+
+    assert hung.returncode != 0
+    assert f"Timed out registering job '{queue}' in namespace '{PREVIEW.namespace}'" in (
+        output_of(hung)
+    ), output_of(hung)
+    assert again.returncode == 0, output_of(again)
+    jobs = NomadReader(nomad_double).jobs(PREVIEW.namespace)
+    assert sorted(jobs) == sorted(summary_job_ids(tmp_path, PREVIEW))
+    assert {stub["Status"] for stub in jobs.values()} == {"running"}
+
+
+def test_slow_answers_at_every_kind_of_step_only_slow_the_open_down(
+    nomad_double: Target, small_profile: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    close_after_test(request, nomad_double, PREVIEW)
+    for method, pattern in (
+        ("GET", "/v1/namespaces"),
+        ("POST", "/v1/namespace*"),
+        ("POST", "/v1/jobs/parse"),
+        ("POST", "/v1/job/*/plan"),
+        ("POST", "/v1/job/*"),
+        ("GET", "/v1/job/*/deployment"),
+    ):
+        nomad_double.fail_next(method, pattern, delay=SLOW_ANSWER)
+
+    opened = open_preview(nomad_double, PREVIEW, small_profile, tmp_path, check=False)
+
+    assert opened.returncode == 0, output_of(opened)
+    slowed = [r for r in nomad_double.request_log if r.injected == "delay"]
+    assert len(slowed) == 6, [f"{r.method} {r.path}" for r in slowed]
+    assert sorted(NomadReader(nomad_double).jobs(PREVIEW.namespace)) == sorted(
+        summary_job_ids(tmp_path, PREVIEW)
+    )
