@@ -30,7 +30,6 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
-from redis.exceptions import RedisError
 
 from . import twilio
 from .events import EVENT_KINDS, EventKind, EventQuery, encode_answer, select
@@ -66,7 +65,12 @@ class Inbox:
         self.captures = CaptureLog(settings.cap, settings.max_total_bytes)
         self.rules = RuleSet(settings.responses)
         self.mirror = (
-            RedisMirror(settings.redis_url, settings.preview_id, settings.cap)
+            RedisMirror(
+                settings.redis_url,
+                settings.preview_id,
+                self.captures,
+                on_restore=self._wake_waiters,
+            )
             if settings.redis_url
             else None
         )
@@ -87,25 +91,9 @@ class Inbox:
         self._instance = secrets.token_hex(8)
 
     async def start(self) -> None:
-        """Reload persisted captures, if Redis is configured and answers."""
-        if self.mirror is None:
-            return
-        try:
-            captures, last_seq = await self.mirror.load()
-        except RedisError as error:
-            self.mirror.healthy = False
-            logger.warning(
-                "Starting without persisted captures for preview %s: Redis did not answer: %s",
-                self.settings.preview_id,
-                error,
-            )
-            return
-        self.captures.restore(captures, last_seq)
-        logger.info(
-            "Reloaded %d captures for preview %s from Redis",
-            len(captures),
-            self.settings.preview_id,
-        )
+        """Reload persisted captures, if Redis is configured and answers, and start writing."""
+        if self.mirror is not None:
+            await self.mirror.start()
 
     async def stop(self) -> None:
         """Close the connections to Redis and MailHog."""
@@ -114,14 +102,13 @@ class Inbox:
         if self.mail is not None:
             await self.mail.aclose()
 
-    async def keep(self, capture: Capture) -> None:
-        """Add a capture to the ring and to Redis, wake waiting API calls, and log one line."""
+    def keep(self, capture: Capture) -> None:
+        """Add a capture to the ring, queue it for Redis, wake waiting API calls, log one line."""
         self.captures.add(capture)
-        persisted = await self.mirror.append(capture) if self.mirror is not None else None
-        self._changed.set()
-        self._changed = asyncio.Event()
+        unsaved = self.mirror.submit(capture) if self.mirror is not None else ""
+        self._wake_waiters()
 
-        note = {None: "", True: ", persisted", False: ", not persisted (Redis down)"}[persisted]
+        note = f", not persisted ({unsaved})" if unsaved else ""
         sms = f", sms {capture.sms.sid} {capture.sms.status}" if capture.sms else ""
         logger.info(
             "Captured %s #%d for preview %s: %s %s answered %d, %d bytes%s%s",
@@ -140,9 +127,12 @@ class Inbox:
         """Forget every capture; return whether Redis was cleared too (None without Redis)."""
         self.captures.clear()
         cleared = await self.mirror.clear() if self.mirror is not None else None
+        self._wake_waiters()
+        return cleared
+
+    def _wake_waiters(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
-        return cleared
 
     async def changed(self, timeout: float) -> None:
         """Return when a capture arrives or after `timeout` seconds, whichever is first.
@@ -432,7 +422,7 @@ def _twilio_router(inbox: Inbox) -> APIRouter:
             inbox, request, kind="sms", body=body, size=size, status=status, rule=rule
         )
         capture = replace(capture, sms=message)
-        await inbox.keep(capture)
+        inbox.keep(capture)
 
         if rule is not None:
             return await _rule_response(rule)
@@ -501,7 +491,7 @@ def _capture_router(inbox: Inbox) -> APIRouter:
         capture = _capture(
             inbox, request, kind="webhook", body=body, size=size, status=status, rule=rule
         )
-        await inbox.keep(capture)
+        inbox.keep(capture)
 
         if rule is not None:
             return await _rule_response(rule)

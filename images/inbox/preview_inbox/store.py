@@ -2,15 +2,17 @@
 
 The ring holds at most `cap` captures and at most `max_bytes` of them (bodies, headers and the
 objects that hold them, as `Capture.cost` estimates it); the oldest go first when a new one
-arrives. The Redis mirror keeps the same list under keys prefixed with the preview ID, so a
-restarted inbox shows what it had captured.
+arrives. The Redis mirror keeps the same list under keys prefixed with the preview ID, written
+in the background, so a restarted inbox shows what it had captured.
 """
 
+import asyncio
 import base64
+import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +30,16 @@ _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _CAPTURE_OVERHEAD_BYTES = 512
 _HEADER_OVERHEAD_BYTES = 128
 _SMS_OVERHEAD_BYTES = 512
+# How long one exchange with Redis may take before it counts as failed.
+REDIS_TIMEOUT_SECONDS = 2.0
+# Captures waiting for Redis, by cost; past this they stay in memory only.
+MIRROR_QUEUE_BYTES = 4 * 1024 * 1024
+WRITE_BATCH = 64
+LOAD_PAGE = 64
+# How long the writer waits before trying a Redis that failed again.
+RETRY_SECONDS = 1.0
+# How long closing waits for the queue to be written.
+FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,20 +294,52 @@ def from_record(text: str | bytes) -> Capture:
 
 
 class RedisMirror:
-    """Keeps a copy of the ring in the preview's Redis.
+    """Keeps a copy of the ring in the preview's Redis, written in the background.
 
     Keys: `preview-inbox:<preview ID>:captures` (a list, newest first, trimmed to the cap) and
-    `preview-inbox:<preview ID>:seq` (the last sequence number). A Redis that
-    stops answering never stops a capture: the failure is logged once, when it starts, and
-    once more when Redis answers again.
+    `preview-inbox:<preview ID>:seq` (the last sequence number given). A capture is queued,
+    never awaited: one writer task sends the queue in batches, so a slow or hung Redis never
+    slows an answer. The queue holds at most MIRROR_QUEUE_BYTES of captures; past that a
+    capture stays in memory only, with one warning per run of such drops. Failures are logged
+    when they start and once more when Redis answers again.
+
+    Redis is written only after it has been read once: before that its counter is unknown,
+    and writing would hand out its numbers again. Until then the writer keeps trying to read
+    it; captures taken meanwhile stay in memory only, and numbering continues above the
+    stored counter once it is known.
     """
 
-    def __init__(self, url: str, preview_id: str, cap: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        preview_id: str,
+        log: CaptureLog,
+        *,
+        on_restore: Callable[[], None] = lambda: None,
+    ) -> None:
         self._client = aioredis.Redis.from_url(
-            url, socket_timeout=2.0, socket_connect_timeout=2.0, decode_responses=False
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            decode_responses=False,
         )
         self._prefix = f"preview-inbox:{preview_id}:"
-        self._cap = cap
+        self._preview_id = preview_id
+        self._log = log
+        self._on_restore = on_restore
+        self._queue: deque[Capture] = deque()
+        self._queued_bytes = 0
+        self._queue_limit = MIRROR_QUEUE_BYTES
+        self._dropped = 0
+        self._wake = asyncio.Event()
+        # One exchange with Redis at a time, so a clear never overtakes a write queued before it.
+        self._exchange = asyncio.Lock()
+        self._writer: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
+        # Whether anything was captured or cleared before Redis was read.
+        self._touched = False
+        self._clear_on_load = False
+        self.loaded = False
         self.healthy = True
 
     @property
@@ -303,65 +347,192 @@ class RedisMirror:
         """The Redis list that holds the captures."""
         return f"{self._prefix}captures"
 
-    async def load(self) -> tuple[list[Capture], int]:
-        """Read the captures (oldest first) and the last sequence number.
+    @property
+    def seq_key(self) -> str:
+        """The Redis string that holds the last sequence number given."""
+        return f"{self._prefix}seq"
 
-        Raises RedisError when Redis cannot be read; skips records it cannot parse.
+    async def start(self) -> None:
+        """Read Redis once (waiting for it, within its timeouts), then start the writer."""
+        await self._try_load()
+        self._writer = asyncio.create_task(self._run(), name=f"redis mirror {self._preview_id}")
+
+    async def load(self) -> tuple[list[Capture], int]:
+        """Read the stored captures (oldest first) and the last sequence number.
+
+        Reads newest first, a page at a time, and stops once the ring's byte bound is full, so
+        a large list never arrives whole. Raises RedisError when Redis cannot be read; skips
+        records it cannot parse.
         """
         async with self._client.pipeline(transaction=False) as pipe:
-            pipe.lrange(self.captures_key, 0, self._cap - 1)
-            pipe.get(f"{self._prefix}seq")
-            records, last_seq = await pipe.execute()
+            pipe.get(self.seq_key)
+            pipe.lrange(self.captures_key, 0, LOAD_PAGE - 1)
+            last_seq, records = await pipe.execute()
 
-        captures = []
-        for record in reversed(records):
-            try:
-                captures.append(from_record(record))
-            except (ValueError, KeyError, TypeError) as error:
-                logger.warning("Skipping an unreadable capture in Redis: %s", error)
-        return captures, int(last_seq or 0)
+        newest_first: list[Capture] = []
+        budget = self._log.max_bytes
+        start = 0
+        while records:
+            for record in records:
+                try:
+                    capture = from_record(record)
+                except (ValueError, KeyError, TypeError) as error:
+                    logger.warning(
+                        "Skipping an unreadable capture in Redis for preview %s: %s",
+                        self._preview_id,
+                        error,
+                    )
+                    continue
+                budget -= capture.cost
+                if budget < 0 or len(newest_first) >= self._log.cap:
+                    return newest_first[::-1], int(last_seq or 0)
+                newest_first.append(capture)
+            start += LOAD_PAGE
+            if start >= self._log.cap:
+                break
+            records = await self._client.lrange(self.captures_key, start, start + LOAD_PAGE - 1)
+        return newest_first[::-1], int(last_seq or 0)
 
-    async def append(self, capture: Capture) -> bool:
-        """Push a capture and trim the list to the cap; return False if Redis did not answer."""
-        try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.lpush(self.captures_key, to_record(capture))
-                pipe.ltrim(self.captures_key, 0, self._cap - 1)
-                pipe.set(f"{self._prefix}seq", capture.seq)
-                await pipe.execute()
-        except RedisError as error:
-            self._note_failure("storing a capture", error)
-            return False
-        self._note_success()
-        return True
+    def submit(self, capture: Capture) -> str:
+        """Queue a capture for Redis; return "" or why it stays in memory only."""
+        if not self.loaded:
+            self._touched = True
+            return "Redis not read yet"
+        cost = capture.cost
+        if self._queue and self._queued_bytes + cost > self._queue_limit:
+            if not self._dropped:
+                logger.warning(
+                    "Redis is behind for preview %s: its queue is full, so new captures stay "
+                    "in memory only until it catches up",
+                    self._preview_id,
+                )
+            self._dropped += 1
+            return "Redis queue full"
+        if self._dropped:
+            logger.info(
+                "Redis queue for preview %s has room again; %d captures were not persisted",
+                self._preview_id,
+                self._dropped,
+            )
+            self._dropped = 0
+        self._queue.append(capture)
+        self._queued_bytes += cost
+        self._wake.set()
+        return ""
 
     async def clear(self) -> bool:
-        """Delete the stored captures; return False if Redis did not answer."""
-        try:
-            await self._client.delete(self.captures_key)
-        except RedisError as error:
-            self._note_failure("clearing captures", error)
+        """Delete the stored captures (and what is queued); return False if Redis did not answer.
+
+        Before Redis has been read, the stored list is deleted as soon as it is.
+        """
+        if not self.loaded:
+            self._touched = True
+            self._clear_on_load = True
             return False
+        async with self._exchange:
+            self._queue.clear()
+            self._queued_bytes = 0
+            try:
+                await self._client.delete(self.captures_key)
+            except RedisError as error:
+                self._note_failure("clearing captures", error)
+                return False
         self._note_success()
         return True
 
-    async def ping(self) -> bool:
-        """Tell whether Redis answers right now."""
-        try:
-            return bool(await self._client.ping())
-        except RedisError:
-            return False
-
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Give the writer a moment to send what is queued, stop it, close the connections."""
+        if self._writer is not None:
+            self._closing.set()
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._writer), FLUSH_SECONDS)
+            except TimeoutError:
+                self._writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._writer
         await self._client.aclose()  # type: ignore[attr-defined]  # types-redis 4.6 predates aclose()
+
+    async def _run(self) -> None:
+        while not self.loaded:
+            if await self._closed_within(RETRY_SECONDS):
+                return
+            await self._try_load()
+        while True:
+            if not self._queue:
+                if self._closing.is_set():
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+            elif not await self._write_batch() and await self._closed_within(RETRY_SECONDS):
+                return
+
+    async def _closed_within(self, seconds: float) -> bool:
+        """Wait up to `seconds`; tell whether the mirror is closing."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        return self._closing.is_set()
+
+    async def _try_load(self) -> None:
+        async with self._exchange:
+            try:
+                captures, stored_seq = await self.load()
+                if self._clear_on_load:
+                    await self._client.delete(self.captures_key)
+            except RedisError as error:
+                self._note_failure("reading persisted captures", error)
+                return
+            # Nothing is awaited from here on, so no capture can slip in between.
+            if self._touched:
+                self._log.continue_after(stored_seq)
+                logger.info(
+                    "Redis read for preview %s; captures taken before stay in memory only, "
+                    "numbering continues after %d",
+                    self._preview_id,
+                    self._log.last_seq,
+                )
+            else:
+                self._log.restore(captures, stored_seq)
+                logger.info(
+                    "Reloaded %d captures for preview %s from Redis",
+                    len(captures),
+                    self._preview_id,
+                )
+                self._on_restore()
+            self.loaded = True
+        self._note_success()
+
+    async def _write_batch(self) -> bool:
+        """Send up to WRITE_BATCH queued captures in one transaction; False if Redis failed."""
+        async with self._exchange:
+            batch = [self._queue.popleft() for _ in range(min(WRITE_BATCH, len(self._queue)))]
+            self._queued_bytes -= sum(capture.cost for capture in batch)
+            if not batch:
+                return True
+            try:
+                async with self._client.pipeline(transaction=True) as pipe:
+                    # LPUSH puts its last value first, so the oldest goes first.
+                    pipe.lpush(self.captures_key, *(to_record(capture) for capture in batch))
+                    pipe.ltrim(self.captures_key, 0, self._log.cap - 1)
+                    pipe.set(self.seq_key, self._log.last_seq)
+                    await pipe.execute()
+            except RedisError as error:
+                self._note_failure(f"storing {len(batch)} captures (kept in memory only)", error)
+                return False
+        self._note_success()
+        return True
 
     def _note_failure(self, action: str, error: RedisError) -> None:
         if self.healthy:
-            logger.warning("Redis stopped answering while %s: %s", action, error)
+            logger.warning(
+                "Redis stopped answering for preview %s while %s: %s",
+                self._preview_id,
+                action,
+                error,
+            )
         self.healthy = False
 
     def _note_success(self) -> None:
         if not self.healthy:
-            logger.info("Redis answers again; captures are persisted")
+            logger.info("Redis answers again for preview %s", self._preview_id)
         self.healthy = True
