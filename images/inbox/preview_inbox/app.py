@@ -36,7 +36,7 @@ from .events import EVENT_KINDS, EventKind, EventQuery, encode_answer, select
 from .gate import ReviewerGate, is_reviewer
 from .mailhog import MailHogReader, MailSnapshot
 from .page import CONTENT_SECURITY_POLICY, asset, render_page
-from .rules import ResponseRule, RuleSet
+from .rules import CAPTURE_ANSWER_HEADERS, ResponseRule, RuleSet
 from .settings import Settings
 from .store import Capture, CaptureLog, Kind, RedisMirror, basic_username
 from .store import redact_headers as redact
@@ -427,8 +427,8 @@ def _twilio_router(inbox: Inbox) -> APIRouter:
         if rule is not None:
             return await _rule_response(rule)
         if error is not None:
-            return _twilio_error(error)
-        return JSONResponse(twilio.message_resource(capture), status_code=201)
+            return _guarded(_twilio_error(error))
+        return _guarded(JSONResponse(twilio.message_resource(capture), status_code=201))
 
     def may_read(request: Request) -> bool:
         # Reading gives away the codes sent by SMS: with reviewer auth on, only the reviewer
@@ -495,7 +495,7 @@ def _capture_router(inbox: Inbox) -> APIRouter:
 
         if rule is not None:
             return await _rule_response(rule)
-        return JSONResponse({"captured": capture.seq})
+        return _guarded(JSONResponse({"captured": capture.seq}))
 
     return router
 
@@ -549,9 +549,22 @@ def _capture(
 async def _rule_response(rule: ResponseRule) -> Response:
     if rule.delay_ms:
         await asyncio.sleep(rule.delay_ms / 1000)
-    return Response(
-        rule.body if rule.body else None,
-        status_code=rule.status,
-        headers=rule.headers,
-        media_type=rule.content_type if rule.body else None,
+    return _guarded(
+        Response(
+            rule.body if rule.body else None,
+            status_code=rule.status,
+            headers=rule.headers,
+            media_type=rule.content_type if rule.body else None,
+        )
     )
+
+
+def _guarded(response: Response) -> Response:
+    """Keep an answer to a captured request from acting as a page of the inbox's own origin.
+
+    A rule may answer with any HTML, and the inbox shares its origin with the reviewer page:
+    `sandbox` gives such a document an opaque origin of its own, with no script, and
+    `nosniff` stops a browser from reading another type into the answer.
+    """
+    response.headers.update(CAPTURE_ANSWER_HEADERS)
+    return response

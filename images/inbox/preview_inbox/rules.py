@@ -18,6 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Headers that frame the response; a rule that set them would break the HTTP exchange.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+# Headers the inbox puts on every answer to a captured request, rule or not, so that an answer
+# never runs as a page of the inbox's own origin (where the reviewer page and its API live).
+CAPTURE_ANSWER_HEADERS = {
+    "Content-Security-Policy": "sandbox",
+    "X-Content-Type-Options": "nosniff",
+}
+_INBOX_HEADERS = frozenset(name.lower() for name in CAPTURE_ANSWER_HEADERS)
 # Statuses whose responses carry no body by definition.
 _BODYLESS_STATUSES = frozenset({204, 304})
 MAX_DELAY_MS = 60_000
@@ -59,8 +66,10 @@ class ResponseRule(BaseModel):
         for name, header_value in value.items():
             if not _HEADER_NAME.match(name):
                 raise ValueError(f"header name {name!r} is not a valid HTTP token")
-            if name.lower() in _FRAMING_HEADERS or name.lower() == "content-type":
+            if name.lower() == "content-type":
                 raise ValueError(f"header {name!r} is set by the inbox (use content_type)")
+            if name.lower() in _FRAMING_HEADERS or name.lower() in _INBOX_HEADERS:
+                raise ValueError(f"header {name!r} is set by the inbox")
             if any(char in header_value for char in "\r\n\0"):
                 raise ValueError(f"header {name!r} contains a line break or NUL")
         return value

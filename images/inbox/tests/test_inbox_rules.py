@@ -64,6 +64,11 @@ def test_no_rule_means_no_answer():
         pytest.param({"path": "/h", "delay_ms": 600_000}, "less than or equal to", id="delay"),
         pytest.param({"path": "/h", "times": 0}, "greater than or equal to 1", id="times"),
         pytest.param({"path": "/h", "headers": {"Content-Length": "1"}}, "set by", id="framing"),
+        pytest.param(
+            {"path": "/h", "headers": {"content-security-policy": "default-src *"}},
+            "set by the inbox",
+            id="policy",
+        ),
         pytest.param({"path": "/h", "headers": {"X-A": "1\r\nX-B: 2"}}, "line break", id="crlf"),
         pytest.param({"path": "/h", "stauts": 500}, "Extra inputs", id="typo"),
     ],
@@ -147,3 +152,40 @@ def test_invalid_runtime_rule_is_refused_and_changes_nothing(client):
     assert response.status_code == 422
     assert json.dumps(response.json()).count("599") >= 1
     assert [rule["path"] for rule in client.get("/api/responses").json()["rules"]] == ["/a"]
+
+
+ACCOUNT = "AC" + "0123456789abcdef" * 2
+
+
+def _sms(client, twilio_auth, **fields):
+    return client.post(
+        f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json", data=fields, headers=twilio_auth
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(lambda client, auth: client.post("/x", content=b"{}"), id="default"),
+        pytest.param(lambda client, auth: client.get("/page.html"), id="html-rule"),
+        pytest.param(
+            lambda client, auth: _sms(client, auth, To="+15550100", From="+1", Body="x"),
+            id="sms-sent",
+        ),
+        pytest.param(lambda client, auth: _sms(client, auth, To="+15550100"), id="sms-refused"),
+    ],
+)
+def test_every_answer_to_a_capture_is_sandboxed(client, twilio_auth, answer):
+    client.post(
+        "/api/responses",
+        json={
+            "path": "/page.html",
+            "body": "<script>fetch('/api/events')</script>",
+            "content_type": "text/html",
+        },
+    )
+
+    response = answer(client, twilio_auth)
+
+    assert response.headers["content-security-policy"] == "sandbox"
+    assert response.headers["x-content-type-options"] == "nosniff"
