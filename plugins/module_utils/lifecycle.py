@@ -24,6 +24,7 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad impo
     NomadApiError,
     NomadError,
     api_call,
+    read_or_none,
 )
 
 PREVIEW_PREFIX = NAMESPACE_PREFIX
@@ -242,13 +243,9 @@ def plan_and_register(
 
 def read_job(client: Any, namespace: str, job_id: str) -> dict[str, Any] | None:
     """The stored job (GET /v1/job/:id), or None when it does not exist."""
-    try:
-        with api_call("reading", job_label(job_id), namespace):
-            found: dict[str, Any] = client.job.get_job(job_id, namespace=namespace)
-    except NomadApiError as exc:
-        if exc.status == 404:
-            return None
-        raise
+    found: dict[str, Any] | None = read_or_none(
+        lambda: client.job.get_job(job_id, namespace=namespace), job_label(job_id), namespace
+    )
     return found
 
 
@@ -699,13 +696,9 @@ def check_not_closing(found: Mapping[str, Any] | None, namespace: str, action: s
 
 def read_namespace(client: Any, name: str) -> dict[str, Any] | None:
     """The namespace (GET /v1/namespace/:name), or None when it does not exist."""
-    try:
-        with api_call("reading", f"namespace '{name}'"):
-            found: dict[str, Any] = client.namespace.get_namespace(name)
-    except NomadApiError as exc:
-        if exc.status == 404:
-            return None
-        raise
+    found: dict[str, Any] | None = read_or_none(
+        lambda: client.namespace.get_namespace(name), f"namespace '{name}'"
+    )
     return found
 
 

@@ -9,7 +9,7 @@ and Nomad's own answer. No message built here ever carries the token.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -219,6 +219,40 @@ def api_call(action: str, obj: str, namespace: str | None = None) -> Iterator[No
         raise NomadApiError(
             action, obj, _one_line(str(exc)), namespace=namespace, failure=_failure(exc)
         ) from exc
+
+
+def read_or_none(read: Callable[[], Any], obj: str, namespace: str | None = None) -> Any:
+    """What ``read()`` returns, or None when Nomad answers 404 because ``obj`` does not exist.
+
+    Every other failure raises ``NomadApiError`` as ``api_call`` does, naming ``obj``.
+    """
+    try:
+        with api_call("reading", obj, namespace):
+            return read()
+    except NomadApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def run_by_state(
+    module: Any,
+    result: dict[str, Any],
+    client: Callable[[], Any],
+    present: Callable[[Any, Any, dict[str, Any]], None],
+    absent: Callable[[Any, Any, dict[str, Any]], None],
+) -> None:
+    """Run ``present`` or ``absent`` as the module's ``state`` says, then exit the module.
+
+    ``client`` builds the python-nomad client; either function fills ``result``. A
+    ``NomadError`` fails the module with its message and what ``result`` holds so far.
+    """
+    try:
+        chosen = present if module.params["state"] == "present" else absent
+        chosen(module, client(), result)
+    except NomadError as exc:
+        module.fail_json(msg=str(exc), **result)
+    module.exit_json(**result)
 
 
 def _raise_from(

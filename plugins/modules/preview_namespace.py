@@ -177,6 +177,7 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad impo
     NomadApiError,
     NomadError,
     nomad_client,
+    run_by_state,
 )
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
@@ -311,16 +312,7 @@ def run(module: Any) -> None:
     name = module.params["name"]
     result: dict[str, Any] = {"changed": False, "name": name}
 
-    try:
-        client = nomad_client(module.params, name)
-        if module.params["state"] == "present":
-            present(module, client, result)
-        else:
-            absent(module, client, result)
-    except NomadError as exc:
-        module.fail_json(msg=str(exc), **result)
-
-    module.exit_json(**result)
+    run_by_state(module, result, lambda: nomad_client(module.params, name), present, absent)
 
 
 if __name__ == "__main__":

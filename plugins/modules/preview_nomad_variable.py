@@ -125,6 +125,8 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad impo
     NomadError,
     api_call,
     nomad_client,
+    read_or_none,
+    run_by_state,
 )
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
@@ -147,13 +149,11 @@ GENERATED_ALPHABET = string.ascii_letters + string.digits
 
 def read_variable(client: Any, namespace: str, path: str) -> dict[str, Any] | None:
     """The stored variable with its items (GET /v1/var/:path), or None when it is missing."""
-    try:
-        with api_call("reading", f"variable '{path}'", namespace):
-            found: dict[str, Any] = client.variable.get_variable(path, namespace=namespace)
-    except NomadApiError as exc:
-        if exc.status == 404:
-            return None
-        raise
+    found: dict[str, Any] | None = read_or_none(
+        lambda: client.variable.get_variable(path, namespace=namespace),
+        f"variable '{path}'",
+        namespace,
+    )
     return found
 
 
@@ -260,16 +260,7 @@ def run(module: Any) -> None:
         "keys": [],
     }
 
-    try:
-        client = nomad_client(module.params, namespace)
-        if module.params["state"] == "present":
-            present(module, client, result)
-        else:
-            absent(module, client, result)
-    except NomadError as exc:
-        module.fail_json(msg=str(exc), **result)
-
-    module.exit_json(**result)
+    run_by_state(module, result, lambda: nomad_client(module.params, namespace), present, absent)
 
 
 if __name__ == "__main__":
