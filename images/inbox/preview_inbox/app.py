@@ -30,10 +30,12 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
+from starlette.convertors import Convertor, register_url_convertor
 
 from . import twilio
 from .events import EVENT_KINDS, EventKind, EventQuery, encode_answer, select
 from .gate import ReviewerGate, is_reviewer
+from .logtext import printable
 from .mailhog import MailHogReader, MailSnapshot
 from .page import CONTENT_SECURITY_POLICY, asset, render_page
 from .rules import CAPTURE_ANSWER_HEADERS, ResponseRule, RuleSet
@@ -42,6 +44,21 @@ from .store import Capture, CaptureLog, Kind, RedisMirror, basic_username
 from .store import redact_headers as redact
 
 logger = logging.getLogger(__name__)
+
+
+class _AnyPath(Convertor[str]):
+    """Like Starlette's `path`, but also across line breaks a client sent percent-encoded."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", _AnyPath())
 
 PAGE_PREFIX = "/_inbox"
 API_PREFIX = "/api"
@@ -115,8 +132,8 @@ class Inbox:
             capture.kind,
             capture.seq,
             self.settings.preview_id,
-            capture.method,
-            capture.path,
+            printable(capture.method),
+            printable(capture.path),
             capture.response_status,
             capture.size,
             sms,
@@ -240,8 +257,10 @@ def _page_router(inbox: Inbox) -> APIRouter:
     stylesheet = asset("style.css")
     icon = asset("favicon.svg")
 
-    @router.get("")
-    async def page_without_slash() -> RedirectResponse:
+    @router.api_route("", methods=CAPTURED_METHODS)
+    async def page_without_slash(request: Request) -> Response:
+        if request.method != "GET":
+            return JSONResponse({"detail": f"No page {PAGE_PREFIX}"}, status_code=404)
         return RedirectResponse(f"{PAGE_PREFIX}/", status_code=307)
 
     @router.get("/")
@@ -261,7 +280,7 @@ def _page_router(inbox: Inbox) -> APIRouter:
         # Linked from the page so browsers do not ask for /favicon.ico, which would be captured.
         return Response(icon, media_type="image/svg+xml", headers=page_headers)
 
-    @router.api_route("/{rest:path}", methods=CAPTURED_METHODS)
+    @router.api_route("/{rest:anypath}", methods=CAPTURED_METHODS)
     async def page_not_found(rest: str) -> Response:
         return JSONResponse({"detail": f"No page {PAGE_PREFIX}/{rest}"}, status_code=404)
 
@@ -341,14 +360,24 @@ def _api_router(inbox: Inbox) -> APIRouter:
     async def replace_rules(rules: list[ResponseRule]) -> dict[str, Any]:
         """Put a new list of rules in force."""
         inbox.rules.replace(rules)
-        logger.info("Response rules replaced: %d in force", len(rules))
+        logger.info(
+            "Response rules replaced for preview %s: %d in force",
+            inbox.settings.preview_id,
+            len(rules),
+        )
         return {"rules": inbox.rules.describe()}
 
     @router.post("/responses", status_code=201)
     async def add_rule(rule: ResponseRule) -> dict[str, Any]:
         """Put a rule first, replacing a rule with the same path and method."""
         inbox.rules.add(rule)
-        logger.info("Response rule added for %s %s", rule.method or "any method", rule.path)
+        logger.info(
+            "Response rule added for preview %s: %s %s answers %d",
+            inbox.settings.preview_id,
+            rule.method or "any method",
+            printable(rule.path),
+            rule.status,
+        )
         return {"rules": inbox.rules.describe()}
 
     @router.delete("/responses")
@@ -360,9 +389,16 @@ def _api_router(inbox: Inbox) -> APIRouter:
         if path is None:
             removed = len(inbox.rules.rules)
             inbox.rules.clear()
+            which = "every rule"
         else:
             removed = inbox.rules.remove(path, method)
-        logger.info("Response rules removed: %d", removed)
+            which = f"{printable(method.upper()) if method else 'any method'} {printable(path)}"
+        logger.info(
+            "Response rules removed for preview %s (%s): %d",
+            inbox.settings.preview_id,
+            which,
+            removed,
+        )
         return {"removed": removed, "rules": inbox.rules.describe()}
 
     @router.get("/openapi.json", include_in_schema=False)
@@ -371,9 +407,10 @@ def _api_router(inbox: Inbox) -> APIRouter:
         schema: dict[str, Any] = request.app.openapi()
         return schema
 
-    @router.api_route("/{rest:path}", methods=CAPTURED_METHODS, include_in_schema=False)
-    async def api_not_found(rest: str) -> Response:
-        return JSONResponse({"detail": f"No API endpoint {API_PREFIX}/{rest}"}, status_code=404)
+    @router.api_route("", methods=CAPTURED_METHODS, include_in_schema=False)
+    @router.api_route("/{rest:anypath}", methods=CAPTURED_METHODS, include_in_schema=False)
+    async def api_not_found(request: Request) -> Response:
+        return JSONResponse({"detail": f"No API endpoint {request.scope['path']}"}, status_code=404)
 
     return router
 
@@ -413,7 +450,7 @@ def _twilio_router(inbox: Inbox) -> APIRouter:
         credentials = basic_username(request.headers.get("authorization", "")) is not None
         error = twilio.check_send_request(fields, credentials, truncated=size > len(body))
         message = twilio.build_message(account_sid, fields, error)
-        rule = inbox.rules.answer(request.method, request.url.path)
+        rule = inbox.rules.answer(request.method, request.scope["path"])
         if rule is not None and rule.status >= 400:
             message = replace(message, status="rejected")
         status = rule.status if rule is not None else (error.status if error else 201)
@@ -462,12 +499,12 @@ def _twilio_router(inbox: Inbox) -> APIRouter:
             or capture.sms.account_sid != account_sid
             or capture.sms.status == "rejected"
         ):
-            return _twilio_error(twilio.not_found(request.url.path))
+            return _twilio_error(twilio.not_found(request.scope["path"]))
         return JSONResponse(twilio.message_resource(capture))
 
-    @router.api_route("/{rest:path}", methods=CAPTURED_METHODS)
+    @router.api_route("/{rest:anypath}", methods=CAPTURED_METHODS)
     async def twilio_not_found(request: Request) -> Response:
-        return _twilio_error(twilio.not_found(request.url.path))
+        return _twilio_error(twilio.not_found(request.scope["path"]))
 
     return router
 
@@ -480,12 +517,12 @@ def _twilio_error(error: twilio.TwilioError) -> Response:
 def _capture_router(inbox: Inbox) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.api_route("/{path:path}", methods=CAPTURED_METHODS)
+    @router.api_route("/{path:anypath}", methods=CAPTURED_METHODS)
     async def capture_webhook(request: Request) -> Response:
         if _is_browser_at_root(request):
             return RedirectResponse(f"{PAGE_PREFIX}/", status_code=307)
         body, size = await _read_body(request, inbox.settings.max_body_bytes)
-        rule = inbox.rules.answer(request.method, request.url.path)
+        rule = inbox.rules.answer(request.method, request.scope["path"])
         status = rule.status if rule is not None else 200
 
         capture = _capture(
@@ -503,7 +540,7 @@ def _capture_router(inbox: Inbox) -> APIRouter:
 def _is_browser_at_root(request: Request) -> bool:
     return (
         request.method == "GET"
-        and request.url.path == "/"
+        and request.scope["path"] == "/"
         and "text/html" in request.headers.get("accept", "")
     )
 
@@ -535,7 +572,8 @@ def _capture(
         kind=kind,
         received=time.time(),
         method=request.method,
-        path=request.url.path,
+        # The decoded path as the client sent it; request.url would drop a decoded line break.
+        path=request.scope["path"],
         query=request.url.query,
         headers=redact(request.headers.items()),
         body=body,

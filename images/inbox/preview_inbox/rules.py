@@ -8,6 +8,7 @@ succeed" is two rules or one rule with `times: 2` in front of the default.
 
 import fnmatch
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -49,6 +50,8 @@ class ResponseRule(BaseModel):
     def _path_is_absolute(cls, value: str) -> str:
         if not value.startswith(("/", "*")):
             raise ValueError("must start with '/' or be a pattern starting with '*'")
+        if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
+            raise ValueError("must not contain control characters (a line break, NUL, ...)")
         return value
 
     @field_validator("method")

@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from preview_inbox.logtext import printable
 from preview_inbox.store import Capture, CaptureLog
 
 
@@ -163,3 +164,48 @@ def test_ring_keeps_the_newest_capture_even_over_the_byte_bound():
     ring.add(_capture(2, b"x" * 5_000))
 
     assert [capture.seq for capture in ring.newest_first()] == [2]
+
+
+def test_path_with_an_encoded_line_break_is_captured_and_logged_escaped(
+    client, read_events, caplog
+):
+    with caplog.at_level(logging.INFO, logger="preview_inbox"):
+        response = client.post("/hooks/a%0AForged: 200 OK%0D%1B[31m", content=b"x")
+
+    assert response.status_code == 200
+    [event] = read_events(client)
+    assert event["path"] == "/hooks/a\nForged: 200 OK\r\x1b[31m"
+    [line] = [record.getMessage() for record in caplog.records if "Captured" in record.getMessage()]
+    assert "/hooks/a\\nForged: 200 OK\\r\\x1b[31m" in line
+    assert not any(char in line for char in "\n\r\x1b")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/a%0Ab", id="api"),
+        pytest.param("/_inbox/a%0Ab", id="page"),
+        pytest.param("/2010-04-01/a%0Ab", id="twilio"),
+        pytest.param("/api", id="api-itself"),
+    ],
+)
+def test_reserved_paths_with_line_breaks_are_not_captured(client, read_events, path):
+    response = client.post(path, content=b"x")
+
+    assert response.status_code == 404
+    assert read_events(client) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "logged"),
+    [
+        pytest.param("/hooks/plain", "/hooks/plain", id="plain"),
+        pytest.param("/a\nb", "/a\\nb", id="line-feed"),
+        pytest.param("/a\\nb", "/a\\\\nb", id="backslash"),
+        pytest.param("/a\x00\x7f\x85", "/a\\x00\\x7f\\x85", id="c0-del-c1"),
+        pytest.param("/a\u202eb\u2028", "/a\\u202eb\\u2028", id="bidi-and-separator"),
+        pytest.param("/café/ü", "/café/ü", id="letters-stay"),
+    ],
+)
+def test_printable_escapes_what_would_not_print(value, logged):
+    assert printable(value) == logged

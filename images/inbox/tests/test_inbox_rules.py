@@ -1,6 +1,7 @@
 """Per-path response rules: matching, counted answers, configuration at start and at runtime."""
 
 import json
+import logging
 
 import pytest
 from pydantic import ValidationError
@@ -71,6 +72,8 @@ def test_no_rule_means_no_answer():
         ),
         pytest.param({"path": "/h", "headers": {"X-A": "1\r\nX-B: 2"}}, "line break", id="crlf"),
         pytest.param({"path": "/h", "stauts": 500}, "Extra inputs", id="typo"),
+        pytest.param({"path": "/h\nX"}, "control characters", id="line-break-in-path"),
+        pytest.param({"path": "/h\u202e"}, "control characters", id="bidi-in-path"),
     ],
 )
 def test_invalid_rules_are_refused(rule, problem):
@@ -189,3 +192,18 @@ def test_every_answer_to_a_capture_is_sandboxed(client, twilio_auth, answer):
 
     assert response.headers["content-security-policy"] == "sandbox"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_rule_changes_are_logged_with_the_preview_and_escaped(client, caplog):
+    with caplog.at_level(logging.INFO, logger="preview_inbox"):
+        client.post("/api/responses", json={"path": "/hooks/*", "status": 503})
+        client.put("/api/responses", json=[{"path": "/a"}])
+        client.delete("/api/responses", params={"path": "/a\nForged line", "method": "post"})
+        refused = client.post("/api/responses", json={"path": "/x\nForged line"})
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert refused.status_code == 422
+    assert len(lines) == 3
+    assert all("shop-pr-42" in line and "\n" not in line for line in lines)
+    assert "/hooks/* answers 503" in lines[0]
+    assert "POST /a\\nForged line" in lines[2]
