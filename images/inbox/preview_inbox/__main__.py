@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from .app import create_app
+from .logtext import printable
 from .settings import Settings, SettingsError, env_name, log_level_number
 
 # Settings that have a flag; the password deliberately has none.
@@ -36,6 +37,25 @@ _FLAGS = {
     "responses": "response rules as JSON",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
 }
+
+
+class PreviewFormatter(logging.Formatter):
+    """Puts the preview ID on every line of the log.
+
+    The inbox's own lines name it themselves; lines from uvicorn and other libraries (start,
+    stop, errors) get it appended to their first line.
+    """
+
+    def __init__(self, preview_id: str) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._tag = f" (preview {printable(preview_id)})"
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The line without its traceback, tagged when another library wrote it."""
+        line = super().formatMessage(record)
+        if record.name.partition(".")[0] == "preview_inbox":
+            return line
+        return line + self._tag
 
 
 def parse_args(argv: Sequence[str]) -> dict[str, str | None]:
@@ -64,13 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"preview_inbox: {error}", file=sys.stderr)
         return 2
 
-    logging.basicConfig(
-        level=log_level_number(settings),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(PreviewFormatter(settings.preview_id))
+    logging.basicConfig(level=log_level_number(settings), handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger(__name__).info(
+    # Named for the package: run with -m, this module's own name is "__main__".
+    logging.getLogger("preview_inbox").info(
         "Inbox for preview %s listening on %s:%d (cap %d captures or %d bytes, auth %s, "
         "redis %s, mailhog %s)",
         settings.preview_id,

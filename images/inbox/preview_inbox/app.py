@@ -95,6 +95,7 @@ class Inbox:
             MailHogReader(
                 settings.mailhog_url,
                 settings.mailhog_limit,
+                preview_id=settings.preview_id,
                 max_bytes=settings.mailhog_max_bytes,
                 max_text_bytes=settings.mailhog_max_text_bytes,
                 transport=mail_transport,
@@ -142,9 +143,14 @@ class Inbox:
 
     async def clear(self) -> bool | None:
         """Forget every capture; return whether Redis was cleared too (None without Redis)."""
-        self.captures.clear()
+        forgotten = self.captures.clear()
         cleared = await self.mirror.clear() if self.mirror is not None else None
         self._wake_waiters()
+
+        redis = {None: "", True: ", Redis too", False: ", not yet in Redis"}[cleared]
+        logger.info(
+            "Cleared %d captures for preview %s%s", forgotten, self.settings.preview_id, redis
+        )
         return cleared
 
     def _wake_waiters(self) -> None:

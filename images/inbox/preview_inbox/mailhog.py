@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 import httpx
 
+from .logtext import printable
+
 logger = logging.getLogger(__name__)
 
 MailStatus = Literal["ok", "error", "off"]
@@ -157,6 +159,7 @@ class MailHogReader:
         base_url: str,
         limit: int,
         *,
+        preview_id: str = "local",
         max_bytes: int = MAX_BYTES,
         max_text_bytes: int = MAX_TEXT_BYTES,
         ttl: float = 1.0,
@@ -166,6 +169,7 @@ class MailHogReader:
         self._url = f"{base_url.rstrip('/')}/api/v2/messages"
         self._host = httpx.URL(base_url).host
         self._limit = limit
+        self._preview_id = preview_id
         self._max_bytes = max_bytes
         self._max_text_bytes = max_text_bytes
         self._ttl = ttl
@@ -202,7 +206,7 @@ class MailHogReader:
             return self._failed(f"MailHog at {self._host} sent an unreadable list: {error}")
 
         if self._failing:
-            logger.info("MailHog at %s answers again", self._host)
+            logger.info("MailHog at %s answers again for preview %s", self._host, self._preview_id)
         self._failing = False
         return MailSnapshot(status="ok", emails=emails, total=total, fetched_at=now)
 
@@ -222,7 +226,9 @@ class MailHogReader:
 
     def _failed(self, reason: str, level: int = logging.WARNING) -> MailSnapshot:
         if not self._failing:
-            logger.log(level, "Cannot read email: %s", reason)
+            logger.log(
+                level, "Cannot read email for preview %s: %s", self._preview_id, printable(reason)
+            )
         self._failing = True
         return MailSnapshot(status="error", error=reason, fetched_at=time.monotonic())
 

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .logtext import printable
+
 logger = logging.getLogger(__name__)
 
 Kind = Literal["webhook", "sms"]
@@ -380,7 +382,7 @@ class RedisMirror:
                     logger.warning(
                         "Skipping an unreadable capture in Redis for preview %s: %s",
                         self._preview_id,
-                        error,
+                        printable(error),
                     )
                     continue
                 budget -= capture.cost
@@ -528,7 +530,7 @@ class RedisMirror:
                 "Redis stopped answering for preview %s while %s: %s",
                 self._preview_id,
                 action,
-                error,
+                printable(error),
             )
         self.healthy = False
 

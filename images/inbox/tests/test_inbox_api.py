@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
@@ -50,13 +51,17 @@ def test_sequence_numbers_keep_counting_after_the_cap_and_a_clear(make_client, r
     assert event["seq"] == 4
 
 
-def test_clear_forgets_captures(client, read_events):
+def test_clear_forgets_captures_and_says_so_in_the_log(client, read_events, caplog):
     client.post("/hooks/x")
 
-    response = client.delete("/api/events")
+    with caplog.at_level(logging.INFO, logger="preview_inbox"):
+        response = client.delete("/api/events")
 
     assert response.json() == {"cleared": True, "redis": None}
     assert read_events(client) == []
+    assert [record.getMessage() for record in caplog.records] == [
+        "Cleared 1 captures for preview shop-pr-42"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -248,3 +248,28 @@ def _long_message(text):
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
         + encoded
     )
+
+
+def test_mailhog_outage_and_recovery_are_logged_with_the_preview(mailhog_transport, caplog):
+    async def down_then_up():
+        reader = MailHogReader(
+            MAILHOG, 5, preview_id="shop-pr-42", ttl=0, transport=mailhog_transport
+        )
+        try:
+            mailhog_transport.status = 502
+            await reader.recent()
+            await reader.recent()
+            mailhog_transport.status = 200
+            return await reader.recent()
+        finally:
+            await reader.aclose()
+
+    with caplog.at_level(logging.INFO, logger="preview_inbox"):
+        snapshot = asyncio.run(down_then_up())
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert snapshot.status == "ok"
+    assert len(lines) == 2
+    assert "answered 502" in lines[0]
+    assert "answers again" in lines[1]
+    assert all("shop-pr-42" in line for line in lines)

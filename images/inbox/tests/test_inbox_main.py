@@ -47,6 +47,9 @@ def test_module_serves_with_settings_from_the_environment(tmp_path, poll, basic_
         captured = httpx.post(f"{base}/hooks/paid", content=b"{}")
         listed = httpx.get(f"{base}/api/events", headers=basic_auth("reviewer", "never-logged-pw"))
         health = httpx.get(f"{base}/healthz").json()
+        cleared = httpx.delete(
+            f"{base}/api/events", headers=basic_auth("reviewer", "never-logged-pw")
+        )
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -61,6 +64,11 @@ def test_module_serves_with_settings_from_the_environment(tmp_path, poll, basic_
     assert "/hooks/paid" in capture_lines[0]
     assert "never-logged-pw" not in output
     assert "/api/events" not in output
+    assert cleared.status_code == 200
+    assert "Cleared 1 captures for preview shop-pr-42" in output
+    lines = output.splitlines()
+    assert any("Uvicorn running" in line for line in lines)
+    assert [line for line in lines if "shop-pr-42" not in line] == []
 
 
 def test_module_refuses_bad_settings_with_exit_code_2():

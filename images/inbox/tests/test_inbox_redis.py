@@ -105,15 +105,33 @@ def test_previews_sharing_a_redis_do_not_see_each_other(
     assert read_events(other) == []
 
 
-def test_capture_goes_on_when_redis_is_down(make_client, read_events):
+def test_capture_goes_on_when_redis_is_down(make_client, read_events, caplog):
     # Port 1 on loopback: nothing listens there, so every connection is refused at once.
-    client = make_client(redis_url="redis://127.0.0.1:1/0", preview_id="no-redis")
-
-    response = client.post("/hooks/a", content=b"kept in memory")
+    with caplog.at_level(logging.INFO, logger="preview_inbox"):
+        client = make_client(redis_url="redis://127.0.0.1:1/0", preview_id="no-redis")
+        response = client.post("/hooks/a", content=b"kept in memory")
 
     assert response.status_code == 200
     assert [event["body"] for event in read_events(client)] == ["kept in memory"]
     assert client.get("/healthz").json()["redis"] == "error"
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("Redis stopped answering" in line for line in lines)
+    assert all("no-redis" in line for line in lines)
+
+
+def test_unreadable_record_is_skipped_and_logged_with_the_preview(
+    make_client, redis_url, preview_id, read_events, caplog
+):
+    connection = redis.Redis.from_url(redis_url)
+    connection.lpush(f"preview-inbox:{preview_id}:captures", b"not json\n2024 forged line")
+
+    with caplog.at_level(logging.INFO, logger="preview_inbox"):
+        client = make_client(redis_url=redis_url, preview_id=preview_id)
+
+    assert read_events(client) == []
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("Skipping an unreadable capture" in line for line in lines)
+    assert all(preview_id in line and "\n" not in line for line in lines)
 
 
 def test_capture_answers_at_once_when_redis_never_replies(
