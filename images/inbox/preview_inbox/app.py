@@ -451,7 +451,7 @@ def _twilio_router(inbox: Inbox) -> APIRouter:
 
     @router.post(f"{messages}.json")
     async def send_message(account_sid: str, request: Request) -> Response:
-        body, size = await _read_body(request, inbox.settings.max_body_bytes)
+        body, size = await _read_body(request, twilio.MAX_FORM_BYTES)
         fields = twilio.form_fields(request.headers.get("content-type"), body)
         credentials = basic_username(request.headers.get("authorization", "")) is not None
         error = twilio.check_send_request(fields, credentials, truncated=size > len(body))

@@ -17,6 +17,10 @@ from .store import Capture, SmsMessage
 
 API_VERSION = "2010-04-01"
 MAX_BODY_CHARS = 1600
+# How much of a send request the inbox reads, whatever INBOX_MAX_BODY_BYTES says of webhooks.
+# A valid request is far smaller: 1,600 characters of four UTF-8 bytes each, percent-encoded,
+# come to 19,200 bytes, and the other parameters are short.
+MAX_FORM_BYTES = 65_536
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 # The GSM 03.38 default alphabet, and its extension table whose characters count twice.
@@ -52,6 +56,7 @@ NO_BODY = TwilioError(400, 21602, "Message body is required.")
 BODY_TOO_LONG = TwilioError(
     400, 21617, "The concatenated message body exceeds the 1600 character limit."
 )
+PARAMETER_TOO_LONG = TwilioError(400, 21658, "Parameter exceeded character limit")
 
 
 def not_found(path: str) -> TwilioError:
@@ -81,17 +86,19 @@ def check_send_request(
 ) -> TwilioError | None:
     """The error Twilio would answer to this send request, or None if it would accept it.
 
-    The checks run in this order: credentials, body size, recipient, sender, body.
+    `truncated` says the form was longer than MAX_FORM_BYTES, so `fields` hold its start only.
+    The checks run in this order: credentials, body length, a form cut short (some other
+    parameter is far too long), recipient, sender, body.
     """
     values = dict(fields)
     has_media = any(name == "MediaUrl" and value for name, value in fields)
     checks = [
         (not has_credentials, NOT_AUTHENTICATED),
-        (truncated, BODY_TOO_LONG),
+        (len(values.get("Body", "")) > MAX_BODY_CHARS, BODY_TOO_LONG),
+        (truncated, PARAMETER_TOO_LONG),
         (not values.get("To"), NO_RECIPIENT),
         (not values.get("From") and not values.get("MessagingServiceSid"), NO_SENDER),
         (not values.get("Body") and not has_media and not values.get("ContentSid"), NO_BODY),
-        (len(values.get("Body", "")) > MAX_BODY_CHARS, BODY_TOO_LONG),
     ]
     return next((error for failed, error in checks if failed), None)
 

@@ -174,3 +174,36 @@ def test_rule_on_the_twilio_path_simulates_an_outage(client, twilio_auth, read_e
 )
 def test_segment_count(body, segments):
     assert segment_count(body) == segments
+
+
+def test_sms_form_is_read_whole_whatever_the_webhook_body_limit(
+    make_client, twilio_auth, read_events
+):
+    client = make_client(max_body_bytes=16)
+    body = "Your code is 4242. " + "é" * 1_500
+
+    response = send(client, twilio_auth, To="+15550100", From="+15550199", Body=body)
+
+    assert response.status_code == 201
+    assert response.json()["body"] == body
+    [event] = read_events(client, kind="sms")
+    assert event["sms"]["body"] == body
+    assert event["truncated"] is False
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        pytest.param({"Body": "x" * 70_000}, 21617, id="body-cut-short-is-still-too-long"),
+        pytest.param(
+            {"StatusCallback": "https://shop.example/" + "x" * 70_000, "Body": "x"},
+            21658,
+            id="other-parameter-too-long",
+        ),
+    ],
+)
+def test_form_over_its_bound_is_refused_by_what_is_too_long(client, twilio_auth, fields, code):
+    response = send(client, twilio_auth, To="+15550100", From="+15550199", **fields)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
