@@ -1,10 +1,12 @@
-"""Benchmark of the preview inbox: captures per second with the cap filled, and memory at the cap.
+"""Benchmark of the preview inbox: captures per second with the ring full, and its memory.
 
-Starts `python -m preview_inbox` on a free loopback port (and, with --redis, a redis-server
-of its own), fills the ring to its cap, then times a fixed number of further captures. Prints
-the throughput seen by the client, the server's CPU time per capture (the figure that does not
-depend on the load generator sharing the machine), the server's resident memory, and how long
-the API takes to list and to search a full ring. Every loop is bounded in count and time.
+For each body size asked for (by default 1 KiB and the inbox's default of 64 KiB), starts
+`python -m preview_inbox` on a free loopback port (and, with --redis, a redis-server of its
+own), fills the ring to its bounds, then times a fixed number of further captures. Prints the
+throughput seen by the client, the server's CPU time per capture (the figure that does not
+depend on the load generator sharing the machine), the server's resident memory idle and with
+the ring full, its peak while serving the longest answer the API allows, and how long the API
+takes to list and to search a full ring. Every loop is bounded in count and time.
 Run it as `bench/inbox` from the repository root.
 """
 
@@ -22,6 +24,9 @@ from pathlib import Path
 
 import httpx
 import redis
+
+from preview_inbox.app import MAX_LIMIT
+from preview_inbox.settings import Settings
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -59,6 +64,23 @@ def rss_mib(pid: int) -> float:
     """Resident memory of a process, from /proc/<pid>/statm."""
     resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
     return resident_pages * PAGE_SIZE / (1024 * 1024)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The most resident memory a process has had since its peak was last reset (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit(f"/proc/{pid}/status has no VmHWM line")
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Start counting a process's peak resident memory afresh; False where Linux refuses."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def cpu_seconds(pid: int) -> float:
@@ -140,6 +162,20 @@ def api_latency_ms(base: str, params: dict[str, str], rounds: int) -> float:
         return (time.perf_counter() - started) / rounds * 1000
 
 
+def longest_answer(base: str) -> tuple[int, int, float]:
+    """GET the longest list the API allows, reading it as it streams; (events, bytes, ms)."""
+    with httpx.Client(base_url=base, timeout=PHASE_TIMEOUT_S) as client:
+        started = time.perf_counter()
+        size = 0
+        with client.stream("GET", "/api/events", params={"limit": str(MAX_LIMIT)}) as answer:
+            answer.raise_for_status()
+            for chunk in answer.iter_bytes():
+                size += len(chunk)
+        seconds = time.perf_counter() - started
+    count = httpx.get(f"{base}/api/events", params={"limit": str(MAX_LIMIT)}).json()["count"]
+    return count, size, seconds * 1000
+
+
 def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     executable = shutil.which("redis-server")
     if executable is None:
@@ -173,9 +209,22 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def parse_args() -> argparse.Namespace:
+    defaults = Settings()
     parser = argparse.ArgumentParser(prog="bench/inbox", description=__doc__.split("\n")[0])
     parser.add_argument("--cap", type=int, default=10_000, help="ring size (default 10000)")
-    parser.add_argument("--body-bytes", type=int, default=1024, help="body size (default 1024)")
+    parser.add_argument(
+        "--max-total-bytes",
+        type=int,
+        default=defaults.max_total_bytes,
+        help=f"the ring's byte bound (default the inbox's, {defaults.max_total_bytes})",
+    )
+    parser.add_argument(
+        "--body-bytes",
+        type=int,
+        nargs="+",
+        default=[1024, defaults.max_body_bytes],
+        help=f"body sizes, one run each (default 1024 and the inbox's {defaults.max_body_bytes})",
+    )
     parser.add_argument("--requests", type=int, default=20_000, help="timed captures at the cap")
     parser.add_argument("--batches", type=int, default=4, help="timed batches (default 4)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
@@ -184,20 +233,17 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> int:
-    args = parse_args()
-    if min(args.cap, args.batches, args.concurrency) < 1 or args.requests < args.batches:
-        raise SystemExit(
-            "--cap, --batches and --concurrency must be positive, --requests >= --batches"
-        )
-    body = (b'{"pad":"' + b"x" * args.body_bytes)[: max(args.body_bytes - 2, 0)] + b'"}'
+def run(args: argparse.Namespace, body_bytes: int) -> tuple[list[str], int]:
+    """One benchmark at one body size: the report's lines and the number of failed captures."""
+    body = (b'{"pad":"' + b"x" * body_bytes)[: max(body_bytes - 2, 0)] + b'"}'
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     redis_process = None
     environ = {key: value for key, value in os.environ.items() if not key.startswith("INBOX_")}
     environ.update(
         INBOX_CAP=str(args.cap),
-        INBOX_MAX_BODY_BYTES=str(max(args.body_bytes, 1)),
+        INBOX_MAX_BODY_BYTES=str(max(body_bytes, 1)),
+        INBOX_MAX_TOTAL_BYTES=str(max(args.max_total_bytes, body_bytes)),
         INBOX_PREVIEW_ID="bench",
     )
     if args.redis:
@@ -228,9 +274,13 @@ def main() -> int:
             for number in range(args.batches)
         ]
         after = rss_mib(inbox.pid)
-        stored = httpx.get(f"{base}/healthz").json()["captures"]
+        health = httpx.get(f"{base}/healthz").json()
         list_ms = api_latency_ms(base, {"limit": "100"}, args.api_rounds)
         search_ms = api_latency_ms(base, {"q": "no-such-text", "limit": "100"}, args.api_rounds)
+        peak_is_fresh = reset_peak_rss(inbox.pid)
+        before_answer = rss_mib(inbox.pid)
+        listed, answer_bytes, answer_ms = longest_answer(base)
+        answer_peak = peak_rss_mib(inbox.pid)
     finally:
         inbox.terminate()
         inbox.wait(timeout=30)
@@ -245,9 +295,12 @@ def main() -> int:
         failures=sum(phase.failures for phase in batches),
     )
     rates = sorted(phase.per_second for phase in batches)
+    stored = health["captures"]
+    peak_note = "" if peak_is_fresh else " (the process's lifetime peak: no reset here)"
     report = [
-        f"preview inbox benchmark: cap {args.cap}, body {len(body)} B, "
-        f"{args.concurrency} connections, redis {'on' if args.redis else 'off'}, "
+        f"preview inbox benchmark: cap {args.cap} or {health['max_bytes']:,} B, "
+        f"body {len(body)} B, {args.concurrency} connections, "
+        f"redis {'on' if args.redis else 'off'}, "
         f"{os.cpu_count()} CPUs shared by server and load generator",
         f"  load average     {load_before:.2f} at the start (other work here lowers the rates)",
         f"  fill to cap      {fill.requests} captures in {fill.seconds:.2f} s, "
@@ -259,15 +312,36 @@ def main() -> int:
         f"  server CPU       {steady.cpu_us_per_capture:,.0f} us per capture at cap, "
         f"{1e6 / steady.cpu_us_per_capture:,.0f} captures/s per core",
         f"  failures         {fill.failures + steady.failures}",
-        f"  captures stored  {stored} (cap {args.cap})",
+        f"  captures stored  {stored} (cap {args.cap}), {health['bytes']:,} B "
+        f"of {health['max_bytes']:,} B",
         f"  resident memory  {idle:.1f} MiB idle, {at_cap:.1f} MiB at cap, "
         f"{after:.1f} MiB after the timed phase",
-        f"  memory per item  {(after - idle) * 1024 / args.cap:.2f} KiB above idle",
+        f"  memory per item  {(after - idle) * 1024 / max(stored, 1):.2f} KiB above idle",
         f"  GET /api/events  {list_ms:.1f} ms for the newest 100, "
         f"{search_ms:.1f} ms to search the whole ring",
+        f"  longest answer   {listed} events (limit {MAX_LIMIT}), {answer_bytes / 2**20:.1f} MiB "
+        f"in {answer_ms:.0f} ms",
+        f"  serving it       resident memory {before_answer:.1f} MiB before, "
+        f"peak {answer_peak:.1f} MiB while serving{peak_note}",
     ]
-    print("\n".join(report))
-    return 1 if fill.failures + steady.failures else 0
+    return report, fill.failures + steady.failures
+
+
+def main() -> int:
+    args = parse_args()
+    if min(args.cap, args.batches, args.concurrency, *args.body_bytes) < 1 or (
+        args.requests < args.batches
+    ):
+        raise SystemExit(
+            "--cap, --batches, --concurrency and --body-bytes must be positive, "
+            "--requests >= --batches"
+        )
+    failures = 0
+    for number, body_bytes in enumerate(args.body_bytes):
+        report, failed = run(args, body_bytes)
+        failures += failed
+        print(("\n" if number else "") + "\n".join(report), flush=True)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
