@@ -1,37 +1,37 @@
 """Fixtures for the inbox tests: app clients, a recorded MailHog, a real Redis, a live server."""
 
-import base64
 import json
 import shutil
-import socket
 import subprocess
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import redis
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from preview_inbox.app import create_app
 from preview_inbox.settings import Settings
 
+from inbox_testing import (
+    ACCOUNT_SID,
+    BasicAuth,
+    LiveServer,
+    MakeClient,
+    Poll,
+    ReadEvents,
+    RecordedMailHog,
+    StartServer,
+    basic,
+    free_port,
+    wait_until,
+)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REDIS_SERVER = "/usr/bin/redis-server"
-# An account SID shaped like Twilio's, used as the Basic auth username as Twilio clients do.
-ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
-
-
-def basic(username: str, password: str) -> dict[str, str]:
-    """An Authorization header for HTTP basic auth."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return {"Authorization": f"Basic {token}"}
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def twilio_auth() -> dict[str, str]:
 
 
 @pytest.fixture
-def make_client() -> Iterator[Callable[..., TestClient]]:
+def make_client() -> Iterator[MakeClient]:
     """Build an inbox with the given settings and return a started TestClient for it."""
     clients: list[TestClient] = []
 
@@ -58,7 +58,7 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def client(make_client: MakeClient) -> TestClient:
     """An inbox with default settings: no auth, no Redis, no MailHog."""
     return make_client(preview_id="shop-pr-42")
 
@@ -70,45 +70,9 @@ def mailhog_payload() -> bytes:
 
 
 @pytest.fixture
-def mailhog_transport(mailhog_payload: bytes) -> "RecordedMailHog":
+def mailhog_transport(mailhog_payload: bytes) -> RecordedMailHog:
     """A stand-in for MailHog's API that answers with the recorded fixture."""
     return RecordedMailHog(mailhog_payload)
-
-
-class RecordedMailHog(httpx.MockTransport):
-    """Serves the recorded message list on /api/v2/messages and counts the calls."""
-
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
-        self.status = 200
-        self.requests: list[httpx.Request] = []
-        super().__init__(self._answer)
-
-    def _answer(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.url.path != "/api/v2/messages":
-            return httpx.Response(404, text="404 page not found")
-        # MailHog labels its JSON as text/json.
-        return httpx.Response(
-            self.status, content=self.payload, headers={"Content-Type": "text/json"}
-        )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    """Poll `condition` until it holds; fail the test naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")
@@ -157,32 +121,8 @@ def preview_id() -> str:
     return f"pr-{uuid.uuid4().hex[:8]}"
 
 
-class LiveServer:
-    """An inbox served by uvicorn in a thread, on a loopback port of its own."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-        wait_until(lambda: self._server.started, "the inbox to start")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=15)
-        self._socket.close()
-
-
 @pytest.fixture
-def live_server() -> Iterator[Callable[..., LiveServer]]:
+def live_server() -> Iterator[StartServer]:
     """Start inboxes with the given settings over real HTTP; all are stopped afterwards."""
     servers: list[LiveServer] = []
 
@@ -205,13 +145,13 @@ def _read_events(client: TestClient | httpx.Client, **params: Any) -> list[dict[
 
 
 @pytest.fixture
-def read_events() -> Callable[..., list[dict[str, Any]]]:
+def read_events() -> ReadEvents:
     """Call as read_events(client, **params): the events /api/events returns."""
     return _read_events
 
 
 @pytest.fixture
-def basic_auth() -> Callable[[str, str], dict[str, str]]:
+def basic_auth() -> BasicAuth:
     """Call as basic_auth(username, password): an Authorization header."""
     return basic
 
@@ -223,6 +163,6 @@ def unused_port() -> int:
 
 
 @pytest.fixture
-def poll() -> Callable[..., None]:
+def poll() -> Poll:
     """Call as poll(condition, what): wait until condition() holds, or fail naming what."""
     return wait_until

@@ -5,17 +5,25 @@ import json
 import logging
 import tracemalloc
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.types import Message
 
 from preview_inbox import events
-from preview_inbox.app import MAX_LIMIT, create_app
+from preview_inbox.app import MAX_LIMIT, Inbox, create_app
 from preview_inbox.settings import Settings
 from preview_inbox.store import Capture
 
+from inbox_testing import MakeClient, ReadEvents, stored_capture
 
-def test_cap_keeps_only_the_newest_captures(make_client, read_events):
+
+def test_cap_keeps_only_the_newest_captures(
+    make_client: MakeClient, read_events: ReadEvents
+) -> None:
     client = make_client(cap=3)
 
     for number in range(1, 6):
@@ -27,7 +35,7 @@ def test_cap_keeps_only_the_newest_captures(make_client, read_events):
     assert client.get("/healthz").json()["captures"] == 3
 
 
-def test_byte_bound_drops_the_oldest_captures_first(make_client):
+def test_byte_bound_drops_the_oldest_captures_first(make_client: MakeClient) -> None:
     client = make_client(max_body_bytes=30_000, max_total_bytes=65_536)
 
     for number in range(1, 6):
@@ -39,7 +47,9 @@ def test_byte_bound_drops_the_oldest_captures_first(make_client):
     assert client.get("/healthz").json()["bytes"] == answer["captures"]["bytes"]
 
 
-def test_sequence_numbers_keep_counting_after_the_cap_and_a_clear(make_client, read_events):
+def test_sequence_numbers_keep_counting_after_the_cap_and_a_clear(
+    make_client: MakeClient, read_events: ReadEvents
+) -> None:
     client = make_client(cap=2)
     for _ in range(3):
         client.post("/hooks/x")
@@ -51,7 +61,9 @@ def test_sequence_numbers_keep_counting_after_the_cap_and_a_clear(make_client, r
     assert event["seq"] == 4
 
 
-def test_clear_forgets_captures_and_says_so_in_the_log(client, read_events, caplog):
+def test_clear_forgets_captures_and_says_so_in_the_log(
+    client: TestClient, read_events: ReadEvents, caplog: pytest.LogCaptureFixture
+) -> None:
     client.post("/hooks/x")
 
     with caplog.at_level(logging.INFO, logger="preview_inbox"):
@@ -76,14 +88,16 @@ def test_clear_forgets_captures_and_says_so_in_the_log(client, read_events, capl
         pytest.param({"limit": 1}, ["/hooks/b"], id="limit"),
     ],
 )
-def test_filters(client, read_events, params, expected_paths):
+def test_filters(
+    client: TestClient, read_events: ReadEvents, params: dict[str, Any], expected_paths: list[str]
+) -> None:
     client.post("/hooks/a", content=b'{"status": "shipped"}')
     client.put("/hooks/b", content=b"{}", headers={"X-Trace": "1"})
 
     assert [event["path"] for event in read_events(client, **params)] == expected_paths
 
 
-def test_since_filters_out_older_events(client, read_events):
+def test_since_filters_out_older_events(client: TestClient, read_events: ReadEvents) -> None:
     client.post("/hooks/old")
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
@@ -92,14 +106,14 @@ def test_since_filters_out_older_events(client, read_events):
     assert [event["path"] for event in read_events(client, since=past)] == ["/hooks/old"]
 
 
-def test_unknown_kind_is_refused(client):
+def test_unknown_kind_is_refused(client: TestClient) -> None:
     response = client.get("/api/events", params={"kind": "fax"})
 
     assert response.status_code == 422
     assert "fax" in response.json()["detail"]
 
 
-def test_unchanged_timeline_answers_304_to_its_etag(client):
+def test_unchanged_timeline_answers_304_to_its_etag(client: TestClient) -> None:
     client.post("/hooks/x")
     first = client.get("/api/events")
 
@@ -112,17 +126,17 @@ def test_unchanged_timeline_answers_304_to_its_etag(client):
     assert changed.json()["count"] == 2
 
 
-def test_wait_returns_nothing_when_nothing_arrives(client):
+def test_wait_returns_nothing_when_nothing_arrives(client: TestClient) -> None:
     answer = client.get("/api/events", params={"wait": 0.2}).json()
 
     assert answer["count"] == 0
 
 
-def test_wait_holds_the_answer_until_a_capture_arrives():
+def test_wait_holds_the_answer_until_a_capture_arrives() -> None:
     inbox_app = create_app(Settings(preview_id="wait-test"))
     inbox = inbox_app.state.inbox
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         transport = httpx.ASGITransport(app=inbox_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://inbox") as client:
             waiting = asyncio.create_task(
@@ -143,21 +157,26 @@ def test_wait_holds_the_answer_until_a_capture_arrives():
     assert [event["path"] for event in answer["events"]] == ["/hooks/late"]
 
 
-def test_openapi_description_lists_the_api(client):
+def test_openapi_description_lists_the_api(client: TestClient) -> None:
     paths = client.get("/api/openapi.json").json()["paths"]
 
     assert {"/api/events", "/api/responses"} <= set(paths)
     assert not any(path.startswith("/{") for path in paths)
 
 
-def test_unchanged_poll_is_answered_before_any_event_is_built(client, monkeypatch):
+def test_unchanged_poll_is_answered_before_any_event_is_built(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client.post("/hooks/x", content=b"{}")
     first = client.get("/api/events")
-    built = []
+    built: list[Capture] = []
     original = events.capture_event
-    monkeypatch.setattr(
-        events, "capture_event", lambda capture: built.append(capture) or original(capture)
-    )
+
+    def counted(capture: Capture) -> dict[str, Any]:
+        built.append(capture)
+        return original(capture)
+
+    monkeypatch.setattr(events, "capture_event", counted)
 
     again = client.get("/api/events", headers={"If-None-Match": first.headers["etag"]})
 
@@ -166,7 +185,7 @@ def test_unchanged_poll_is_answered_before_any_event_is_built(client, monkeypatc
     assert built == []
 
 
-def test_etag_follows_the_query_and_the_ring(client):
+def test_etag_follows_the_query_and_the_ring(client: TestClient) -> None:
     client.post("/hooks/x", content=b"{}")
 
     everything = client.get("/api/events").headers["etag"]
@@ -181,14 +200,16 @@ def test_etag_follows_the_query_and_the_ring(client):
 
 
 @pytest.mark.parametrize(("limit", "status"), [(MAX_LIMIT, 200), (MAX_LIMIT + 1, 422)])
-def test_limit_is_bounded(client, limit, status):
+def test_limit_is_bounded(client: TestClient, limit: int, status: int) -> None:
     assert client.get("/api/events", params={"limit": limit}).status_code == status
 
 
-def test_encoded_answer_is_the_head_with_every_event(client, read_events):
+def test_encoded_answer_is_the_head_with_every_event(
+    client: TestClient, read_events: ReadEvents
+) -> None:
     client.post("/hooks/a", content="é".encode())
     client.post("/hooks/b", content=bytes([0xFF]))
-    inbox = client.app.state.inbox
+    inbox: Inbox = client.app.state.inbox  # type: ignore[attr-defined]  # typed as any ASGI app
     items = list(inbox.captures.newest_first())
 
     encoded = b"".join(events.encode_answer({"count": 2}, items, chunk_bytes=8))
@@ -196,27 +217,11 @@ def test_encoded_answer_is_the_head_with_every_event(client, read_events):
     assert json.loads(encoded) == {"count": 2, "events": read_events(client)}
 
 
-def test_serving_a_full_ring_holds_one_event_at_a_time_not_the_whole_answer():
+def test_serving_a_full_ring_holds_one_event_at_a_time_not_the_whole_answer() -> None:
     app = create_app(Settings(preview_id="memory", cap=200, max_total_bytes=64 * 1024 * 1024))
     ring = app.state.inbox.captures
     for seq in range(1, 101):
-        body = bytes([0x61 + seq % 26]) * 65_536
-        ring.add(
-            Capture(
-                seq=seq,
-                kind="webhook",
-                received=float(seq),
-                method="POST",
-                path=f"/hooks/{seq}",
-                query="",
-                headers=(("content-type", "text/plain"),),
-                body=body,
-                size=len(body),
-                client="127.0.0.1",
-                response_status=200,
-                rule=None,
-            )
-        )
+        ring.add(stored_capture(seq, bytes([0x61 + seq % 26]) * 65_536))
 
     tracemalloc.start()
     try:
@@ -232,7 +237,7 @@ def test_serving_a_full_ring_holds_one_event_at_a_time_not_the_whole_answer():
     assert peak - before < 2 * 1024 * 1024
 
 
-async def _get_discarding_body(app, path, query_string):
+async def _get_discarding_body(app: FastAPI, path: str, query_string: bytes) -> tuple[int, int]:
     """GET through the ASGI interface, counting the answer's bytes without keeping them."""
     scope = {
         "type": "http",
@@ -253,7 +258,7 @@ async def _get_discarding_body(app, path, query_string):
     requested = False
     never = asyncio.Event()
 
-    async def receive():
+    async def receive() -> Message:
         nonlocal requested
         if requested:
             # The client stays connected until the answer is complete.
@@ -261,7 +266,7 @@ async def _get_discarding_body(app, path, query_string):
         requested = True
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message):
+    async def send(message: Message) -> None:
         nonlocal status, sent
         if message["type"] == "http.response.start":
             status = message["status"]

@@ -1,9 +1,17 @@
 """The reviewer page in real headless Chromium: live updates, search, and hostile bodies."""
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+from inbox_testing import LiveServer, StartServer
+
+if TYPE_CHECKING:
+    # Imported where used at run time, so the module loads (and skips) without Playwright.
+    from playwright.sync_api import Browser, HttpCredentials, Page
 
 pytestmark = pytest.mark.browser
 
@@ -20,13 +28,14 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "build" / "test-artifacts"
 ACCOUNT = "AC" + "0123456789abcdef" * 2
-REVIEWER = {"username": "reviewer", "password": "page-test-pw"}
+REVIEWER: "HttpCredentials" = {"username": "reviewer", "password": "page-test-pw"}
 # Web-first assertions poll the page; give a loaded CI machine room before failing.
 UI_TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def browser():
+def browser() -> Iterator["Browser"]:
+    """Debian's Chromium, headless, driven by Playwright."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (CI installs it)")
     from playwright.sync_api import sync_playwright
@@ -40,7 +49,8 @@ def browser():
 
 
 @pytest.fixture
-def inbox(live_server):
+def inbox(live_server: StartServer) -> LiveServer:
+    """An inbox over real HTTP, with reviewer auth and the preview's links."""
     return live_server(
         preview_id="shop-pr-42",
         username=REVIEWER["username"],
@@ -52,7 +62,8 @@ def inbox(live_server):
 
 
 @pytest.fixture
-def page(browser, inbox):
+def page(browser: "Browser", inbox: LiveServer) -> Iterator["Page"]:
+    """The reviewer page, opened with the reviewer's credentials, its first poll answered."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=UI_TIMEOUT_MS)
@@ -67,7 +78,8 @@ def page(browser, inbox):
     context.close()
 
 
-def send_sms(inbox, body):
+def send_sms(inbox: LiveServer, body: str) -> None:
+    """Send an SMS through the inbox's Twilio API, as the app would."""
     response = httpx.post(
         f"{inbox.url}/2010-04-01/Accounts/{ACCOUNT}/Messages.json",
         data={"To": "+15550100", "From": "+15550199", "Body": body},
@@ -76,7 +88,7 @@ def send_sms(inbox, body):
     assert response.status_code == 201, response.text
 
 
-def test_webhook_and_sms_appear_without_a_reload(page, inbox):
+def test_webhook_and_sms_appear_without_a_reload(page: "Page", inbox: LiveServer) -> None:
     from playwright.sync_api import expect
 
     page.evaluate("window.sameDocument = true")
@@ -111,7 +123,7 @@ def test_webhook_and_sms_appear_without_a_reload(page, inbox):
     assert screenshot.stat().st_size > 0
 
 
-def test_search_narrows_the_timeline(page, inbox):
+def test_search_narrows_the_timeline(page: "Page", inbox: LiveServer) -> None:
     from playwright.sync_api import expect
 
     httpx.post(f"{inbox.url}/hooks/invoice", content=b"invoice 77 created")
@@ -124,7 +136,7 @@ def test_search_narrows_the_timeline(page, inbox):
     expect(page.locator("#timeline > li")).to_contain_text("out for delivery")
 
 
-def test_script_in_a_captured_body_is_shown_as_text(page, inbox):
+def test_script_in_a_captured_body_is_shown_as_text(page: "Page", inbox: LiveServer) -> None:
     from playwright.sync_api import expect
 
     hostile = '<script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2">'

@@ -4,12 +4,17 @@ import base64
 import logging
 
 import pytest
+from fastapi.testclient import TestClient
 
 from preview_inbox.logtext import printable
-from preview_inbox.store import Capture, CaptureLog
+from preview_inbox.store import CaptureLog
+
+from inbox_testing import MakeClient, ReadEvents, stored_capture
 
 
-def test_capture_keeps_method_path_query_headers_and_body(client, read_events):
+def test_capture_keeps_method_path_query_headers_and_body(
+    client: TestClient, read_events: ReadEvents
+) -> None:
     response = client.post(
         "/hooks/orders/paid?attempt=2&source=worker",
         content=b'{"order": 1042}',
@@ -34,7 +39,9 @@ def test_capture_keeps_method_path_query_headers_and_body(client, read_events):
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
-def test_every_common_method_is_captured(client, read_events, method):
+def test_every_common_method_is_captured(
+    client: TestClient, read_events: ReadEvents, method: str
+) -> None:
     response = client.request(method, "/hooks/any")
 
     assert response.status_code == 200
@@ -42,7 +49,9 @@ def test_every_common_method_is_captured(client, read_events, method):
     assert (event["method"], event["path"]) == (method, "/hooks/any")
 
 
-def test_body_over_the_limit_is_cut_and_its_full_size_recorded(make_client, read_events):
+def test_body_over_the_limit_is_cut_and_its_full_size_recorded(
+    make_client: MakeClient, read_events: ReadEvents
+) -> None:
     client = make_client(max_body_bytes=10)
 
     client.post("/hooks/big", content=b"0123456789abcdefghij")
@@ -53,7 +62,7 @@ def test_body_over_the_limit_is_cut_and_its_full_size_recorded(make_client, read
     assert event["truncated"] is True
 
 
-def test_binary_body_is_returned_as_base64(client, read_events):
+def test_binary_body_is_returned_as_base64(client: TestClient, read_events: ReadEvents) -> None:
     payload = bytes([0xFF, 0x00, 0xFE, 0x80])
 
     client.post("/hooks/binary", content=payload)
@@ -74,7 +83,9 @@ def test_binary_body_is_returned_as_base64(client, read_events):
         pytest.param("Bearer s3cret-token", "Bearer (hidden)", id="bearer"),
     ],
 )
-def test_credentials_in_captured_headers_are_hidden(client, read_events, header, shown):
+def test_credentials_in_captured_headers_are_hidden(
+    client: TestClient, read_events: ReadEvents, header: str, shown: str
+) -> None:
     client.post("/hooks/secured", headers={"Authorization": header})
 
     [event] = read_events(client)
@@ -89,14 +100,16 @@ def test_credentials_in_captured_headers_are_hidden(client, read_events, header,
         pytest.param("/_inbox/hooks", id="page-prefix"),
     ],
 )
-def test_reserved_prefixes_are_not_captured(client, read_events, path):
+def test_reserved_prefixes_are_not_captured(
+    client: TestClient, read_events: ReadEvents, path: str
+) -> None:
     response = client.post(path, content=b"x")
 
     assert response.status_code == 404
     assert read_events(client) == []
 
 
-def test_health_is_not_captured(client, read_events):
+def test_health_is_not_captured(client: TestClient, read_events: ReadEvents) -> None:
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -105,8 +118,8 @@ def test_health_is_not_captured(client, read_events):
 
 
 def test_browser_at_root_is_sent_to_the_page_and_other_root_requests_are_captured(
-    client, read_events
-):
+    client: TestClient, read_events: ReadEvents
+) -> None:
     browser = client.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
     posted = client.post("/", content=b"ping")
 
@@ -116,7 +129,9 @@ def test_browser_at_root_is_sent_to_the_page_and_other_root_requests_are_capture
     assert [event["path"] for event in read_events(client)] == ["/"]
 
 
-def test_one_log_line_per_capture_names_the_preview(client, caplog):
+def test_one_log_line_per_capture_names_the_preview(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.INFO, logger="preview_inbox"):
         client.post("/hooks/a?token=hidden-in-query", content=b"1")
         client.post("/hooks/b", content=b"2")
@@ -128,28 +143,11 @@ def test_one_log_line_per_capture_names_the_preview(client, caplog):
     assert "hidden-in-query" not in lines[0]
 
 
-def _capture(seq, body=b""):
-    return Capture(
-        seq=seq,
-        kind="webhook",
-        received=float(seq),
-        method="POST",
-        path=f"/hooks/{seq}",
-        query="",
-        headers=(("content-type", "text/plain"),),
-        body=body,
-        size=len(body),
-        client="127.0.0.1",
-        response_status=200,
-        rule=None,
-    )
-
-
-def test_ring_is_bounded_by_bytes_as_well_as_by_count():
+def test_ring_is_bounded_by_bytes_as_well_as_by_count() -> None:
     ring = CaptureLog(cap=100, max_bytes=12_000)
 
     for seq in range(1, 11):
-        ring.add(_capture(seq, b"x" * 3_000))
+        ring.add(stored_capture(seq, b"x" * 3_000))
 
     assert [capture.seq for capture in ring.newest_first()] == [10, 9, 8]
     assert ring.bytes == sum(capture.cost for capture in ring.newest_first()) <= 12_000
@@ -157,18 +155,18 @@ def test_ring_is_bounded_by_bytes_as_well_as_by_count():
     assert (len(ring), ring.bytes) == (0, 0)
 
 
-def test_ring_keeps_the_newest_capture_even_over_the_byte_bound():
+def test_ring_keeps_the_newest_capture_even_over_the_byte_bound() -> None:
     ring = CaptureLog(cap=100, max_bytes=1_000)
-    ring.add(_capture(1, b"small"))
+    ring.add(stored_capture(1, b"small"))
 
-    ring.add(_capture(2, b"x" * 5_000))
+    ring.add(stored_capture(2, b"x" * 5_000))
 
     assert [capture.seq for capture in ring.newest_first()] == [2]
 
 
 def test_path_with_an_encoded_line_break_is_captured_and_logged_escaped(
-    client, read_events, caplog
-):
+    client: TestClient, read_events: ReadEvents, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.INFO, logger="preview_inbox"):
         response = client.post("/hooks/a%0AForged: 200 OK%0D%1B[31m", content=b"x")
 
@@ -189,7 +187,9 @@ def test_path_with_an_encoded_line_break_is_captured_and_logged_escaped(
         pytest.param("/api", id="api-itself"),
     ],
 )
-def test_reserved_paths_with_line_breaks_are_not_captured(client, read_events, path):
+def test_reserved_paths_with_line_breaks_are_not_captured(
+    client: TestClient, read_events: ReadEvents, path: str
+) -> None:
     response = client.post(path, content=b"x")
 
     assert response.status_code == 404
@@ -207,5 +207,5 @@ def test_reserved_paths_with_line_breaks_are_not_captured(client, read_events, p
         pytest.param("/café/ü", "/café/ü", id="letters-stay"),
     ],
 )
-def test_printable_escapes_what_would_not_print(value, logged):
+def test_printable_escapes_what_would_not_print(value: str, logged: str) -> None:
     assert printable(value) == logged

@@ -4,17 +4,20 @@ import asyncio
 import base64
 import json
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from preview_inbox.mailhog import MailHogError, MailHogReader, parse_messages
+from preview_inbox.mailhog import MailHogError, MailHogReader, MailSnapshot, parse_messages
+
+from inbox_testing import MakeClient, ReadEvents, RecordedMailHog
 
 MAILHOG = "http://mailhog.preview.test:8025"
 
 
-def test_recorded_list_parses_into_readable_email(mailhog_payload):
+def test_recorded_list_parses_into_readable_email(mailhog_payload: bytes) -> None:
     emails, total = parse_messages(json.loads(mailhog_payload))
 
     assert total == 2
@@ -30,7 +33,7 @@ def test_recorded_list_parses_into_readable_email(mailhog_payload):
     assert oldest.size == 252
 
 
-def test_creation_time_keeps_microseconds_of_mailhogs_nanoseconds(mailhog_payload):
+def test_creation_time_keeps_microseconds_of_mailhogs_nanoseconds(mailhog_payload: bytes) -> None:
     emails, _ = parse_messages(json.loads(mailhog_payload))
 
     assert datetime.fromtimestamp(emails[0].received, UTC) == datetime(
@@ -38,7 +41,7 @@ def test_creation_time_keeps_microseconds_of_mailhogs_nanoseconds(mailhog_payloa
     )
 
 
-def test_html_only_message_shows_its_source(mailhog_payload):
+def test_html_only_message_shows_its_source(mailhog_payload: bytes) -> None:
     payload = json.loads(mailhog_payload)
     item = payload["items"][1]
     item["Raw"]["Data"] = (
@@ -60,23 +63,26 @@ def test_html_only_message_shows_its_source(mailhog_payload):
         pytest.param({"items": [{"ID": "a@b"}]}, id="no-raw"),
     ],
 )
-def test_unexpected_shapes_are_refused(payload):
+def test_unexpected_shapes_are_refused(payload: object) -> None:
     with pytest.raises(MailHogError):
         parse_messages(payload)
 
 
-def read(reader):
+def read(reader: MailHogReader) -> MailSnapshot:
+    """One read of MailHog, after which the reader is closed."""
     return asyncio.run(_read_and_close(reader))
 
 
-async def _read_and_close(reader):
+async def _read_and_close(reader: MailHogReader) -> MailSnapshot:
     try:
         return await reader.recent()
     finally:
         await reader.aclose()
 
 
-def test_reader_calls_the_v2_messages_endpoint_with_its_limit(mailhog_transport):
+def test_reader_calls_the_v2_messages_endpoint_with_its_limit(
+    mailhog_transport: RecordedMailHog,
+) -> None:
     snapshot = read(MailHogReader(MAILHOG, 25, transport=mailhog_transport))
 
     assert snapshot.status == "ok"
@@ -86,8 +92,8 @@ def test_reader_calls_the_v2_messages_endpoint_with_its_limit(mailhog_transport)
     assert request.url.params["limit"] == "25"
 
 
-def test_reader_caches_within_its_ttl(mailhog_transport):
-    async def twice():
+def test_reader_caches_within_its_ttl(mailhog_transport: RecordedMailHog) -> None:
+    async def twice() -> tuple[MailSnapshot, MailSnapshot]:
         reader = MailHogReader(MAILHOG, 25, ttl=60, transport=mailhog_transport)
         try:
             return await reader.recent(), await reader.recent()
@@ -100,7 +106,9 @@ def test_reader_caches_within_its_ttl(mailhog_transport):
     assert len(mailhog_transport.requests) == 1
 
 
-def test_reader_reports_an_error_status_without_the_url_credentials(mailhog_transport):
+def test_reader_reports_an_error_status_without_the_url_credentials(
+    mailhog_transport: RecordedMailHog,
+) -> None:
     mailhog_transport.status = 500
     reader = MailHogReader(
         "http://user:hunter2@mailhog.preview.test", 5, transport=mailhog_transport
@@ -114,8 +122,8 @@ def test_reader_reports_an_error_status_without_the_url_credentials(mailhog_tran
     assert snapshot.emails == ()
 
 
-def test_reader_reports_an_unreachable_mailhog():
-    def refuse(request):
+def test_reader_reports_an_unreachable_mailhog() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
     snapshot = read(MailHogReader(MAILHOG, 5, transport=httpx.MockTransport(refuse)))
@@ -124,7 +132,7 @@ def test_reader_reports_an_unreachable_mailhog():
     assert "unreachable" in snapshot.error
 
 
-def test_reader_reports_a_list_it_cannot_read():
+def test_reader_reports_a_list_it_cannot_read() -> None:
     garbage = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>proxy</html>"))
 
     snapshot = read(MailHogReader(MAILHOG, 5, transport=garbage))
@@ -133,7 +141,9 @@ def test_reader_reports_a_list_it_cannot_read():
     assert "unreadable" in snapshot.error
 
 
-def test_email_joins_captures_in_one_timeline(make_client, mailhog_transport, read_events):
+def test_email_joins_captures_in_one_timeline(
+    make_client: MakeClient, mailhog_transport: RecordedMailHog, read_events: ReadEvents
+) -> None:
     client = make_client(mailhog_url=MAILHOG, transport=mailhog_transport)
     client.post("/hooks/shipped", content=b"{}")
 
@@ -144,7 +154,9 @@ def test_email_joins_captures_in_one_timeline(make_client, mailhog_transport, re
     assert timeline[2]["to"] == ["ada@customer.example"]
 
 
-def test_search_and_kind_filters_apply_to_email(make_client, mailhog_transport, read_events):
+def test_search_and_kind_filters_apply_to_email(
+    make_client: MakeClient, mailhog_transport: RecordedMailHog, read_events: ReadEvents
+) -> None:
     client = make_client(mailhog_url=MAILHOG, transport=mailhog_transport)
     client.post("/hooks/order", content=b"order 1042 paid")
 
@@ -157,7 +169,9 @@ def test_search_and_kind_filters_apply_to_email(make_client, mailhog_transport, 
     assert [event["kind"] for event in by_path] == ["webhook"]
 
 
-def test_mailhog_failure_shows_in_the_api_and_captures_still_list(make_client, read_events):
+def test_mailhog_failure_shows_in_the_api_and_captures_still_list(
+    make_client: MakeClient, read_events: ReadEvents
+) -> None:
     down = httpx.MockTransport(lambda request: httpx.Response(502, text="bad gateway"))
     client = make_client(mailhog_url=MAILHOG, transport=down)
     client.post("/hooks/x")
@@ -172,17 +186,17 @@ def test_mailhog_failure_shows_in_the_api_and_captures_still_list(make_client, r
 class CountedStream(httpx.AsyncByteStream):
     """An answer body of `chunks` pieces of 64 KiB, counting how many were read."""
 
-    def __init__(self, chunks):
+    def __init__(self, chunks: int) -> None:
         self.chunks = chunks
         self.read = 0
 
-    async def __aiter__(self):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         for _ in range(self.chunks):
             self.read += 1
             yield b" " * 65_536
 
 
-def test_reader_stops_reading_a_list_over_its_byte_limit(caplog):
+def test_reader_stops_reading_a_list_over_its_byte_limit(caplog: pytest.LogCaptureFixture) -> None:
     stream = CountedStream(chunks=200)
     endless = httpx.MockTransport(lambda request: httpx.Response(200, stream=stream))
     reader = MailHogReader(MAILHOG, 5, max_bytes=1024 * 1024, transport=endless)
@@ -198,7 +212,7 @@ def test_reader_stops_reading_a_list_over_its_byte_limit(caplog):
     assert "INBOX_MAILHOG_LIMIT" in record.getMessage()
 
 
-def test_reader_refuses_a_list_announced_over_its_byte_limit():
+def test_reader_refuses_a_list_announced_over_its_byte_limit() -> None:
     stream = CountedStream(chunks=200)
     announced = httpx.MockTransport(
         lambda request: httpx.Response(
@@ -213,7 +227,7 @@ def test_reader_refuses_a_list_announced_over_its_byte_limit():
     assert stream.read == 0
 
 
-def test_long_text_is_cut_with_a_note(mailhog_payload):
+def test_long_text_is_cut_with_a_note(mailhog_payload: bytes) -> None:
     payload = json.loads(mailhog_payload)
     item = payload["items"][1]
     item["Raw"]["Data"] = _long_message("é" * 5_000)
@@ -226,7 +240,9 @@ def test_long_text_is_cut_with_a_note(mailhog_payload):
     assert email.text.endswith("[cut: the text is 10,000 bytes; the inbox shows the first 2,000]")
 
 
-def test_cut_text_is_flagged_in_the_timeline(make_client, mailhog_transport, read_events):
+def test_cut_text_is_flagged_in_the_timeline(
+    make_client: MakeClient, mailhog_transport: RecordedMailHog, read_events: ReadEvents
+) -> None:
     payload = json.loads(mailhog_transport.payload)
     payload["items"][0]["Raw"]["Data"] = _long_message("x" * 3_000)
     mailhog_transport.payload = json.dumps(payload).encode()
@@ -240,7 +256,7 @@ def test_cut_text_is_flagged_in_the_timeline(make_client, mailhog_transport, rea
     assert emails[0]["body"].startswith("x" * 1024 + "\n\n[cut:")
 
 
-def _long_message(text):
+def _long_message(text: str) -> str:
     """A raw message whose plain text is `text`, base64-encoded as mail clients send it."""
     encoded = base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
     return (
@@ -250,8 +266,10 @@ def _long_message(text):
     )
 
 
-def test_mailhog_outage_and_recovery_are_logged_with_the_preview(mailhog_transport, caplog):
-    async def down_then_up():
+def test_mailhog_outage_and_recovery_are_logged_with_the_preview(
+    mailhog_transport: RecordedMailHog, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def down_then_up() -> MailSnapshot:
         reader = MailHogReader(
             MAILHOG, 5, preview_id="shop-pr-42", ttl=0, transport=mailhog_transport
         )

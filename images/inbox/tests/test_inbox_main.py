@@ -3,20 +3,26 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
+from inbox_testing import BasicAuth, Poll
+
 pytestmark = pytest.mark.slow
 
 
-def inbox_environment(**variables):
+def inbox_environment(**variables: str) -> dict[str, str]:
+    """This process's environment without its INBOX_* variables, plus `variables`."""
     environ = {key: value for key, value in os.environ.items() if not key.startswith("INBOX_")}
     environ.update(variables)
     return environ
 
 
-def test_module_serves_with_settings_from_the_environment(tmp_path, poll, basic_auth, unused_port):
+def test_module_serves_with_settings_from_the_environment(
+    tmp_path: Path, poll: Poll, basic_auth: BasicAuth, unused_port: int
+) -> None:
     port = unused_port
     log = tmp_path / "inbox.log"
     environ = inbox_environment(
@@ -25,16 +31,16 @@ def test_module_serves_with_settings_from_the_environment(tmp_path, poll, basic_
         INBOX_PASSWORD="never-logged-pw",
         INBOX_CAP="5",
     )
-    with log.open("wb") as output:
+    with log.open("wb") as stream:
         process = subprocess.Popen(
             [sys.executable, "-m", "preview_inbox", "--port", str(port)],
             env=environ,
-            stdout=output,
+            stdout=stream,
             stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
 
-    def healthy():
+    def healthy() -> bool:
         if process.poll() is not None:
             pytest.fail(f"the inbox exited with {process.returncode}: {log.read_text()}")
         try:
@@ -71,7 +77,7 @@ def test_module_serves_with_settings_from_the_environment(tmp_path, poll, basic_
     assert [line for line in lines if "shop-pr-42" not in line] == []
 
 
-def test_module_refuses_bad_settings_with_exit_code_2():
+def test_module_refuses_bad_settings_with_exit_code_2() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "preview_inbox"],
         env=inbox_environment(INBOX_CAP="lots"),

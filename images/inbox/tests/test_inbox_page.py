@@ -1,9 +1,12 @@
 """The page shell as served: escaped configuration, links, and the headers that guard it."""
 
 import pytest
+from fastapi.testclient import TestClient
+
+from inbox_testing import MakeClient
 
 
-def test_page_shows_the_preview_and_its_links(make_client):
+def test_page_shows_the_preview_and_its_links(make_client: MakeClient) -> None:
     client = make_client(
         preview_id="shop-pr-42",
         link_dashboard="https://jobs.preview.test/",
@@ -24,15 +27,15 @@ def test_page_shows_the_preview_and_its_links(make_client):
     )
 
 
-def test_page_links_its_own_icon_so_browsers_skip_favicon_ico(client):
+def test_page_links_its_own_icon_so_browsers_skip_favicon_ico(client: TestClient) -> None:
     assert '<link rel="icon" href="favicon.svg"' in client.get("/_inbox/").text
 
 
-def test_page_without_links_says_so(client):
+def test_page_without_links_says_so(client: TestClient) -> None:
     assert "No links configured" in client.get("/_inbox/").text
 
 
-def test_configuration_is_escaped_in_the_page(make_client):
+def test_configuration_is_escaped_in_the_page(make_client: MakeClient) -> None:
     client = make_client(preview_id='<script>alert("id")</script>')
 
     page = client.get("/_inbox/").text
@@ -41,20 +44,20 @@ def test_configuration_is_escaped_in_the_page(make_client):
     assert "&lt;script&gt;alert(&quot;id&quot;)&lt;/script&gt;" in page
 
 
-def test_captured_data_never_reaches_the_html(client):
+def test_captured_data_never_reaches_the_html(client: TestClient) -> None:
     client.post("/hooks/x", content=b"<script>window.pwned=1</script>")
 
     assert "pwned" not in client.get("/_inbox/").text
 
 
-def test_page_forbids_inline_script(client):
+def test_page_forbids_inline_script(client: TestClient) -> None:
     policy = client.get("/_inbox/").headers["content-security-policy"]
 
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
 
 
-def test_script_writes_captured_data_as_text_only(client):
+def test_script_writes_captured_data_as_text_only(client: TestClient) -> None:
     script = client.get("/_inbox/app.js")
 
     assert script.headers["content-type"].startswith("text/javascript")
@@ -72,7 +75,7 @@ def test_script_writes_captured_data_as_text_only(client):
         pytest.param("/_inbox/missing", 404, None, id="unknown"),
     ],
 )
-def test_page_routes(client, path, status, location):
+def test_page_routes(client: TestClient, path: str, status: int, location: str | None) -> None:
     response = client.get(path, follow_redirects=False)
 
     assert response.status_code == status

@@ -7,22 +7,27 @@ they restart an inbox.
 import logging
 import socket
 import time
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 
 from preview_inbox import store
-from preview_inbox.store import RedisMirror, from_record
+from preview_inbox.store import Capture, RedisMirror, from_record
+
+from inbox_testing import MakeClient, Poll, ReadEvents
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
+StoredPaths = Callable[[], list[str]]
+"""stored_paths(): the paths of the captures in Redis, newest first."""
 
 
 @pytest.fixture
-def stored_paths(redis_url, preview_id):
+def stored_paths(redis_url: str, preview_id: str) -> StoredPaths:
     """Call as stored_paths(): the paths of the captures in Redis, newest first."""
     connection = redis.Redis.from_url(redis_url)
 
-    def read():
+    def read() -> list[str]:
         records = connection.lrange(f"preview-inbox:{preview_id}:captures", 0, -1)
         return [from_record(record).path for record in records]
 
@@ -30,7 +35,7 @@ def stored_paths(redis_url, preview_id):
 
 
 @pytest.fixture
-def silent_redis_url():
+def silent_redis_url() -> Iterator[str]:
     """A socket on loopback that accepts connections and never answers a byte."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -39,8 +44,14 @@ def silent_redis_url():
 
 
 def test_captures_survive_a_restart(
-    make_client, redis_url, preview_id, twilio_auth, read_events, poll, stored_paths
-):
+    make_client: MakeClient,
+    redis_url: str,
+    preview_id: str,
+    twilio_auth: dict[str, str],
+    read_events: ReadEvents,
+    poll: Poll,
+    stored_paths: StoredPaths,
+) -> None:
     first = make_client(redis_url=redis_url, preview_id=preview_id)
     first.post("/hooks/paid?id=7", content=b'{"order": 7}', headers={"X-Kind": "paid"})
     sid = first.post(
@@ -63,8 +74,13 @@ def test_captures_survive_a_restart(
 
 
 def test_sequence_continues_after_a_restart(
-    make_client, redis_url, preview_id, read_events, poll, stored_paths
-):
+    make_client: MakeClient,
+    redis_url: str,
+    preview_id: str,
+    read_events: ReadEvents,
+    poll: Poll,
+    stored_paths: StoredPaths,
+) -> None:
     make_client(redis_url=redis_url, preview_id=preview_id).post("/hooks/a")
     poll(lambda: stored_paths() == ["/hooks/a"], "the capture to reach Redis")
 
@@ -74,7 +90,9 @@ def test_sequence_continues_after_a_restart(
     assert [event["seq"] for event in read_events(restarted)] == [2, 1]
 
 
-def test_redis_list_is_trimmed_to_the_cap(make_client, redis_url, preview_id, poll, stored_paths):
+def test_redis_list_is_trimmed_to_the_cap(
+    make_client: MakeClient, redis_url: str, preview_id: str, poll: Poll, stored_paths: StoredPaths
+) -> None:
     client = make_client(redis_url=redis_url, preview_id=preview_id, cap=2)
 
     for number in range(4):
@@ -84,8 +102,13 @@ def test_redis_list_is_trimmed_to_the_cap(make_client, redis_url, preview_id, po
 
 
 def test_clear_empties_redis_too(
-    make_client, redis_url, preview_id, read_events, poll, stored_paths
-):
+    make_client: MakeClient,
+    redis_url: str,
+    preview_id: str,
+    read_events: ReadEvents,
+    poll: Poll,
+    stored_paths: StoredPaths,
+) -> None:
     client = make_client(redis_url=redis_url, preview_id=preview_id)
     client.post("/hooks/a")
     poll(lambda: stored_paths() == ["/hooks/a"], "the capture to reach Redis")
@@ -95,8 +118,13 @@ def test_clear_empties_redis_too(
 
 
 def test_previews_sharing_a_redis_do_not_see_each_other(
-    make_client, redis_url, preview_id, read_events, poll, stored_paths
-):
+    make_client: MakeClient,
+    redis_url: str,
+    preview_id: str,
+    read_events: ReadEvents,
+    poll: Poll,
+    stored_paths: StoredPaths,
+) -> None:
     make_client(redis_url=redis_url, preview_id=preview_id).post("/hooks/mine")
     poll(lambda: stored_paths() == ["/hooks/mine"], "the capture to reach Redis")
 
@@ -105,7 +133,9 @@ def test_previews_sharing_a_redis_do_not_see_each_other(
     assert read_events(other) == []
 
 
-def test_capture_goes_on_when_redis_is_down(make_client, read_events, caplog):
+def test_capture_goes_on_when_redis_is_down(
+    make_client: MakeClient, read_events: ReadEvents, caplog: pytest.LogCaptureFixture
+) -> None:
     # Port 1 on loopback: nothing listens there, so every connection is refused at once.
     with caplog.at_level(logging.INFO, logger="preview_inbox"):
         client = make_client(redis_url="redis://127.0.0.1:1/0", preview_id="no-redis")
@@ -120,8 +150,12 @@ def test_capture_goes_on_when_redis_is_down(make_client, read_events, caplog):
 
 
 def test_unreadable_record_is_skipped_and_logged_with_the_preview(
-    make_client, redis_url, preview_id, read_events, caplog
-):
+    make_client: MakeClient,
+    redis_url: str,
+    preview_id: str,
+    read_events: ReadEvents,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     connection = redis.Redis.from_url(redis_url)
     connection.lpush(f"preview-inbox:{preview_id}:captures", b"not json\n2024 forged line")
 
@@ -135,8 +169,8 @@ def test_unreadable_record_is_skipped_and_logged_with_the_preview(
 
 
 def test_capture_answers_at_once_when_redis_never_replies(
-    make_client, silent_redis_url, read_events
-):
+    make_client: MakeClient, silent_redis_url: str, read_events: ReadEvents
+) -> None:
     client = make_client(redis_url=silent_redis_url, preview_id="silent-redis")
 
     started = time.monotonic()
@@ -150,8 +184,8 @@ def test_capture_answers_at_once_when_redis_never_replies(
 
 
 def test_capture_answers_at_once_while_redis_is_stalled(
-    make_client, redis_url, preview_id, poll, stored_paths
-):
+    make_client: MakeClient, redis_url: str, preview_id: str, poll: Poll, stored_paths: StoredPaths
+) -> None:
     client = make_client(redis_url=redis_url, preview_id=preview_id)
     client.post("/hooks/before")
     poll(lambda: stored_paths() == ["/hooks/before"], "the first capture to reach Redis")
@@ -167,8 +201,15 @@ def test_capture_answers_at_once_while_redis_is_stalled(
 
 
 def test_full_redis_queue_keeps_captures_in_memory_and_warns_once(
-    make_client, redis_url, preview_id, read_events, caplog, monkeypatch, poll, stored_paths
-):
+    make_client: MakeClient,
+    redis_url: str,
+    preview_id: str,
+    read_events: ReadEvents,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    poll: Poll,
+    stored_paths: StoredPaths,
+) -> None:
     monkeypatch.setattr(store, "MIRROR_QUEUE_BYTES", 10_000)
     client = make_client(redis_url=redis_url, preview_id=preview_id)
     redis.Redis.from_url(redis_url).execute_command("CLIENT", "PAUSE", "1000", "ALL")
@@ -191,8 +232,14 @@ def test_full_redis_queue_keeps_captures_in_memory_and_warns_once(
 
 
 def test_sequence_numbers_never_repeat_after_redis_was_unreadable_at_start(
-    make_client, redis_url, preview_id, read_events, monkeypatch, poll, stored_paths
-):
+    make_client: MakeClient,
+    redis_url: str,
+    preview_id: str,
+    read_events: ReadEvents,
+    monkeypatch: pytest.MonkeyPatch,
+    poll: Poll,
+    stored_paths: StoredPaths,
+) -> None:
     first = make_client(redis_url=redis_url, preview_id=preview_id)
     first.post("/hooks/a")
     first.post("/hooks/b")
@@ -215,8 +262,14 @@ def test_sequence_numbers_never_repeat_after_redis_was_unreadable_at_start(
 
 
 def test_clear_before_redis_was_read_empties_it_once_read(
-    make_client, redis_url, preview_id, read_events, monkeypatch, poll, stored_paths
-):
+    make_client: MakeClient,
+    redis_url: str,
+    preview_id: str,
+    read_events: ReadEvents,
+    monkeypatch: pytest.MonkeyPatch,
+    poll: Poll,
+    stored_paths: StoredPaths,
+) -> None:
     make_client(redis_url=redis_url, preview_id=preview_id).post("/hooks/old")
     poll(lambda: stored_paths() == ["/hooks/old"], "the capture to reach Redis")
     _fail_first_load(monkeypatch)
@@ -229,12 +282,12 @@ def test_clear_before_redis_was_read_empties_it_once_read(
     assert stored_paths() == []
 
 
-def _fail_first_load(monkeypatch):
+def _fail_first_load(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the next inbox's first read of Redis fail, as when Redis starts after the inbox."""
     original = RedisMirror.load
-    failed = []
+    failed: list[bool] = []
 
-    async def fail_once(mirror):
+    async def fail_once(mirror: RedisMirror) -> tuple[list[Capture], int]:
         if not failed:
             failed.append(True)
             raise redis.ConnectionError("Redis is still starting")

@@ -2,12 +2,17 @@
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from preview_inbox import app as inbox_app
 from preview_inbox.rules import ResponseRule, RuleSet
+
+from inbox_testing import MakeClient, ReadEvents
 
 
 @pytest.mark.parametrize(
@@ -22,11 +27,11 @@ from preview_inbox.rules import ResponseRule, RuleSet
         pytest.param({"path": "/h", "method": "PUT"}, "POST", "/h", False, id="other-method"),
     ],
 )
-def test_rule_matching(rule, method, path, expected):
+def test_rule_matching(rule: dict[str, Any], method: str, path: str, expected: bool) -> None:
     assert ResponseRule(**rule).matches(method, path) is expected
 
 
-def test_first_matching_rule_answers_and_counted_rules_step_aside():
+def test_first_matching_rule_answers_and_counted_rules_step_aside() -> None:
     rules = RuleSet(
         [
             ResponseRule(path="/hooks/*", status=503, times=2),
@@ -34,16 +39,16 @@ def test_first_matching_rule_answers_and_counted_rules_step_aside():
         ]
     )
 
-    statuses = [rules.answer("POST", "/hooks/x").status for _ in range(4)]
+    answers = [rules.answer("POST", "/hooks/x") for _ in range(4)]
 
-    assert statuses == [503, 503, 202, 202]
+    assert [answer.status if answer else None for answer in answers] == [503, 503, 202, 202]
     assert [(item["answered"], item["exhausted"]) for item in rules.describe()] == [
         (2, True),
         (2, False),
     ]
 
 
-def test_added_rule_goes_first_and_replaces_its_twin():
+def test_added_rule_goes_first_and_replaces_its_twin() -> None:
     rules = RuleSet([ResponseRule(path="/a", status=500), ResponseRule(path="/b", status=500)])
 
     rules.add(ResponseRule(path="/b", status=201))
@@ -51,7 +56,7 @@ def test_added_rule_goes_first_and_replaces_its_twin():
     assert [(rule.path, rule.status) for rule in rules.rules] == [("/b", 201), ("/a", 500)]
 
 
-def test_no_rule_means_no_answer():
+def test_no_rule_means_no_answer() -> None:
     assert RuleSet().answer("POST", "/hooks") is None
 
 
@@ -76,12 +81,12 @@ def test_no_rule_means_no_answer():
         pytest.param({"path": "/h\u202e"}, "control characters", id="bidi-in-path"),
     ],
 )
-def test_invalid_rules_are_refused(rule, problem):
+def test_invalid_rules_are_refused(rule: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         ResponseRule(**rule)
 
 
-def test_rule_sets_status_body_type_and_headers(client):
+def test_rule_sets_status_body_type_and_headers(client: TestClient) -> None:
     client.post(
         "/api/responses",
         json={
@@ -101,7 +106,7 @@ def test_rule_sets_status_body_type_and_headers(client):
     assert response.headers["retry-after"] == "30"
 
 
-def test_capture_records_the_answer_given(client, read_events):
+def test_capture_records_the_answer_given(client: TestClient, read_events: ReadEvents) -> None:
     client.put("/api/responses", json=[{"path": "/hooks/*", "status": 500, "times": 1}])
 
     client.post("/hooks/retry", content=b"1")
@@ -111,13 +116,15 @@ def test_capture_records_the_answer_given(client, read_events):
     assert answers == [{"status": 200, "rule": None}, {"status": 500, "rule": "/hooks/*"}]
 
 
-def test_delay_is_applied_before_answering(client, monkeypatch):
-    delays = []
+def test_delay_is_applied_before_answering(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delays: list[float] = []
 
-    async def record_sleep(seconds):
+    async def record_sleep(seconds: float) -> None:
         delays.append(seconds)
 
-    monkeypatch.setattr(inbox_app.asyncio, "sleep", record_sleep)
+    monkeypatch.setattr("preview_inbox.app.asyncio.sleep", record_sleep)
     client.post("/api/responses", json={"path": "/slow", "status": 504, "delay_ms": 1500})
 
     response = client.post("/slow")
@@ -126,14 +133,14 @@ def test_delay_is_applied_before_answering(client, monkeypatch):
     assert delays == [1.5]
 
 
-def test_rules_from_settings_are_in_force_at_start(make_client):
+def test_rules_from_settings_are_in_force_at_start(make_client: MakeClient) -> None:
     client = make_client(responses=(ResponseRule(path="/hooks/*", status=503),))
 
     assert client.post("/hooks/x").status_code == 503
     assert client.get("/api/responses").json()["rules"][0]["path"] == "/hooks/*"
 
 
-def test_runtime_rules_can_be_listed_replaced_and_removed(client):
+def test_runtime_rules_can_be_listed_replaced_and_removed(client: TestClient) -> None:
     client.put(
         "/api/responses",
         json=[{"path": "/a", "status": 500}, {"path": "/b", "method": "POST", "status": 502}],
@@ -147,7 +154,7 @@ def test_runtime_rules_can_be_listed_replaced_and_removed(client):
     assert client.post("/a").status_code == 200
 
 
-def test_invalid_runtime_rule_is_refused_and_changes_nothing(client):
+def test_invalid_runtime_rule_is_refused_and_changes_nothing(client: TestClient) -> None:
     client.put("/api/responses", json=[{"path": "/a", "status": 500}])
 
     response = client.put("/api/responses", json=[{"path": "/b", "status": 700}])
@@ -160,10 +167,13 @@ def test_invalid_runtime_rule_is_refused_and_changes_nothing(client):
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 
 
-def _sms(client, twilio_auth, **fields):
-    return client.post(
-        f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json", data=fields, headers=twilio_auth
-    )
+Answer = Callable[[TestClient, dict[str, str]], httpx.Response]
+
+
+def _sms(client: TestClient, twilio_auth: dict[str, str], **fields: str) -> httpx.Response:
+    messages = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    response: httpx.Response = client.post(messages, data=fields, headers=twilio_auth)
+    return response
 
 
 @pytest.mark.parametrize(
@@ -178,7 +188,9 @@ def _sms(client, twilio_auth, **fields):
         pytest.param(lambda client, auth: _sms(client, auth, To="+15550100"), id="sms-refused"),
     ],
 )
-def test_every_answer_to_a_capture_is_sandboxed(client, twilio_auth, answer):
+def test_every_answer_to_a_capture_is_sandboxed(
+    client: TestClient, twilio_auth: dict[str, str], answer: Answer
+) -> None:
     client.post(
         "/api/responses",
         json={
@@ -194,7 +206,9 @@ def test_every_answer_to_a_capture_is_sandboxed(client, twilio_auth, answer):
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_rule_changes_are_logged_with_the_preview_and_escaped(client, caplog):
+def test_rule_changes_are_logged_with_the_preview_and_escaped(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.INFO, logger="preview_inbox"):
         client.post("/api/responses", json={"path": "/hooks/*", "status": 503})
         client.put("/api/responses", json=[{"path": "/a"}])

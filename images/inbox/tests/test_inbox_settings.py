@@ -6,7 +6,7 @@ from preview_inbox.__main__ import parse_args
 from preview_inbox.settings import Settings, SettingsError, env_name
 
 
-def test_defaults_without_any_variable():
+def test_defaults_without_any_variable() -> None:
     settings = Settings.load({})
 
     assert settings == Settings()
@@ -14,7 +14,7 @@ def test_defaults_without_any_variable():
     assert settings.auth_enabled is False
 
 
-def test_every_setting_is_read_from_its_variable():
+def test_every_setting_is_read_from_its_variable() -> None:
     environ = {
         "INBOX_HOST": "0.0.0.0",
         "INBOX_PORT": "9000",
@@ -51,7 +51,7 @@ def test_every_setting_is_read_from_its_variable():
     assert settings.log_level == "DEBUG"
 
 
-def test_flags_override_variables():
+def test_flags_override_variables() -> None:
     overrides = parse_args(["--port", "9100", "--preview-id", "from-flag"])
 
     settings = Settings.load({"INBOX_PORT": "9000", "INBOX_CAP": "7"}, overrides)
@@ -59,12 +59,12 @@ def test_flags_override_variables():
     assert (settings.port, settings.cap, settings.preview_id) == (9100, 7, "from-flag")
 
 
-def test_password_has_no_flag():
+def test_password_has_no_flag() -> None:
     with pytest.raises(SystemExit):
         parse_args(["--password", "visible-in-ps"])
 
 
-def test_empty_variable_means_unset():
+def test_empty_variable_means_unset() -> None:
     assert Settings.load({"INBOX_CAP": ""}).cap == 1000
 
 
@@ -89,19 +89,19 @@ def test_empty_variable_means_unset():
         pytest.param({"INBOX_LOG_LEVEL": "LOUD"}, "INBOX_LOG_LEVEL", id="log-level"),
     ],
 )
-def test_bad_settings_are_refused_by_name(environ, message):
+def test_bad_settings_are_refused_by_name(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.load(environ)
 
 
-def test_refusal_never_echoes_a_secret_url():
+def test_refusal_never_echoes_a_secret_url() -> None:
     with pytest.raises(SettingsError) as refused:
         Settings.load({"INBOX_REDIS_URL": "http://:hunter2@redis:6379"})
 
     assert "hunter2" not in str(refused.value)
 
 
-def test_secrets_are_left_out_of_repr():
+def test_secrets_are_left_out_of_repr() -> None:
     settings = Settings.load(
         {
             "INBOX_USERNAME": "reviewer",
@@ -114,10 +114,10 @@ def test_secrets_are_left_out_of_repr():
     assert "redispw" not in repr(settings)
 
 
-def test_variable_names_share_the_prefix():
+def test_variable_names_share_the_prefix() -> None:
     assert env_name("max_body_bytes") == "INBOX_MAX_BODY_BYTES"
 
 
-def test_unknown_override_is_refused():
+def test_unknown_override_is_refused() -> None:
     with pytest.raises(SettingsError, match="unknown setting"):
         Settings.load({}, {"colour": "blue"})

@@ -1,22 +1,30 @@
 """The Twilio-shaped SMS endpoint: what a Twilio client sends, and what it gets back."""
 
 import re
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from preview_inbox.twilio import segment_count
+
+from inbox_testing import MakeClient, ReadEvents
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 
 
-def send(client, auth, **fields):
+def send(client: TestClient, auth: dict[str, str], **fields: str) -> httpx.Response:
     """POST a form-encoded send request, as Twilio's helper libraries do."""
-    return client.post(MESSAGES, data=fields, headers=auth)
+    response: httpx.Response = client.post(MESSAGES, data=fields, headers=auth)
+    return response
 
 
-def test_send_answers_201_with_a_message_resource(client, twilio_auth):
+def test_send_answers_201_with_a_message_resource(
+    client: TestClient, twilio_auth: dict[str, str]
+) -> None:
     response = send(client, twilio_auth, To="+15550100", From="+15550199", Body="Code: 1234")
 
     assert response.status_code == 201
@@ -34,11 +42,13 @@ def test_send_answers_201_with_a_message_resource(client, twilio_auth):
     assert (message["num_segments"], message["num_media"]) == ("1", "0")
     assert message["uri"] == f"/2010-04-01/Accounts/{ACCOUNT}/Messages/{message['sid']}.json"
     assert message["subresource_uris"]["media"].endswith(f"/Messages/{message['sid']}/Media.json")
-    assert parsedate_to_datetime(message["date_created"]).utcoffset().total_seconds() == 0
+    assert parsedate_to_datetime(message["date_created"]).utcoffset() == timedelta(0)
     assert message["error_code"] is None
 
 
-def test_sent_message_appears_as_sms(client, twilio_auth, read_events):
+def test_sent_message_appears_as_sms(
+    client: TestClient, twilio_auth: dict[str, str], read_events: ReadEvents
+) -> None:
     sid = send(client, twilio_auth, To="+15550100", From="+15550199", Body="Hi Ada").json()["sid"]
 
     [event] = read_events(client, kind="sms")
@@ -52,7 +62,9 @@ def test_sent_message_appears_as_sms(client, twilio_auth, read_events):
     assert read_events(client, kind="webhook") == []
 
 
-def test_messaging_service_and_media_are_kept(client, twilio_auth, read_events):
+def test_messaging_service_and_media_are_kept(
+    client: TestClient, twilio_auth: dict[str, str], read_events: ReadEvents
+) -> None:
     service = "MG" + "a" * 32
     response = client.post(
         MESSAGES,
@@ -83,7 +95,13 @@ def test_messaging_service_and_media_are_kept(client, twilio_auth, read_events):
         pytest.param({"To": "+1", "From": "+2", "Body": "x" * 1601}, 21617, id="too-long"),
     ],
 )
-def test_invalid_send_gets_twilios_error(client, twilio_auth, read_events, fields, code):
+def test_invalid_send_gets_twilios_error(
+    client: TestClient,
+    twilio_auth: dict[str, str],
+    read_events: ReadEvents,
+    fields: dict[str, str],
+    code: int,
+) -> None:
     response = send(client, twilio_auth, **fields)
 
     assert response.status_code == 400
@@ -94,7 +112,9 @@ def test_invalid_send_gets_twilios_error(client, twilio_auth, read_events, field
     assert (event["sms"]["status"], event["sms"]["error_code"]) == ("rejected", code)
 
 
-def test_send_without_credentials_is_refused_but_shown(client, read_events):
+def test_send_without_credentials_is_refused_but_shown(
+    client: TestClient, read_events: ReadEvents
+) -> None:
     response = client.post(MESSAGES, data={"To": "+15550100", "From": "+1", "Body": "x"})
 
     assert response.status_code == 401
@@ -104,7 +124,9 @@ def test_send_without_credentials_is_refused_but_shown(client, read_events):
     assert event["sms"]["error_code"] == 20003
 
 
-def test_json_body_reads_as_no_parameters_as_at_twilio(client, twilio_auth):
+def test_json_body_reads_as_no_parameters_as_at_twilio(
+    client: TestClient, twilio_auth: dict[str, str]
+) -> None:
     response = client.post(
         MESSAGES, json={"To": "+15550100", "From": "+15550199", "Body": "x"}, headers=twilio_auth
     )
@@ -113,7 +135,7 @@ def test_json_body_reads_as_no_parameters_as_at_twilio(client, twilio_auth):
     assert response.json()["code"] == 21604
 
 
-def test_auth_token_is_not_kept(client, twilio_auth):
+def test_auth_token_is_not_kept(client: TestClient, twilio_auth: dict[str, str]) -> None:
     send(client, twilio_auth, To="+15550100", From="+15550199", Body="x")
 
     page = client.get("/api/events").text
@@ -121,7 +143,7 @@ def test_auth_token_is_not_kept(client, twilio_auth):
     assert "test-auth-token" not in page
 
 
-def test_message_can_be_fetched_and_listed(client, twilio_auth):
+def test_message_can_be_fetched_and_listed(client: TestClient, twilio_auth: dict[str, str]) -> None:
     sid = send(client, twilio_auth, To="+15550100", From="+15550199", Body="x").json()["sid"]
     send(client, twilio_auth, To="+15550100", Body="refused: no sender")
 
@@ -133,7 +155,9 @@ def test_message_can_be_fetched_and_listed(client, twilio_auth):
     assert [message["sid"] for message in listed.json()["messages"]] == [sid]
 
 
-def test_unknown_message_and_resource_are_twilio_404s(client, twilio_auth, read_events):
+def test_unknown_message_and_resource_are_twilio_404s(
+    client: TestClient, twilio_auth: dict[str, str], read_events: ReadEvents
+) -> None:
     missing = client.get(
         f"/2010-04-01/Accounts/{ACCOUNT}/Messages/SM{'0' * 32}.json", headers=twilio_auth
     )
@@ -144,7 +168,9 @@ def test_unknown_message_and_resource_are_twilio_404s(client, twilio_auth, read_
     assert read_events(client) == []
 
 
-def test_rule_on_the_twilio_path_simulates_an_outage(client, twilio_auth, read_events):
+def test_rule_on_the_twilio_path_simulates_an_outage(
+    client: TestClient, twilio_auth: dict[str, str], read_events: ReadEvents
+) -> None:
     client.post(
         "/api/responses",
         json={"path": "/2010-04-01/*/Messages.json", "status": 503, "times": 1},
@@ -172,13 +198,13 @@ def test_rule_on_the_twilio_path_simulates_an_outage(client, twilio_auth, read_e
         pytest.param("😀" * 36, 2, id="ucs2-surrogates-over"),
     ],
 )
-def test_segment_count(body, segments):
+def test_segment_count(body: str, segments: int) -> None:
     assert segment_count(body) == segments
 
 
 def test_sms_form_is_read_whole_whatever_the_webhook_body_limit(
-    make_client, twilio_auth, read_events
-):
+    make_client: MakeClient, twilio_auth: dict[str, str], read_events: ReadEvents
+) -> None:
     client = make_client(max_body_bytes=16)
     body = "Your code is 4242. " + "é" * 1_500
 
@@ -202,7 +228,9 @@ def test_sms_form_is_read_whole_whatever_the_webhook_body_limit(
         ),
     ],
 )
-def test_form_over_its_bound_is_refused_by_what_is_too_long(client, twilio_auth, fields, code):
+def test_form_over_its_bound_is_refused_by_what_is_too_long(
+    client: TestClient, twilio_auth: dict[str, str], fields: dict[str, str], code: int
+) -> None:
     response = send(client, twilio_auth, To="+15550100", From="+15550199", **fields)
 
     assert response.status_code == 400
