@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -38,7 +38,7 @@ from .gate import ReviewerGate, is_reviewer
 from .logtext import printable
 from .mailhog import MailHogReader, MailSnapshot
 from .page import CONTENT_SECURITY_POLICY, asset, render_page
-from .rules import CAPTURE_ANSWER_HEADERS, ResponseRule, RuleSet
+from .rules import CAPTURE_ANSWER_HEADERS, MAX_RULES, ResponseRule, RuleSet, TooManyRules
 from .settings import Settings
 from .store import Capture, CaptureLog, Kind, RedisMirror, basic_username
 from .store import redact_headers as redact
@@ -363,7 +363,9 @@ def _api_router(inbox: Inbox) -> APIRouter:
         return {"rules": inbox.rules.describe()}
 
     @router.put("/responses")
-    async def replace_rules(rules: list[ResponseRule]) -> dict[str, Any]:
+    async def replace_rules(
+        rules: Annotated[list[ResponseRule], Body(max_length=MAX_RULES)],
+    ) -> dict[str, Any]:
         """Put a new list of rules in force."""
         inbox.rules.replace(rules)
         logger.info(
@@ -376,7 +378,10 @@ def _api_router(inbox: Inbox) -> APIRouter:
     @router.post("/responses", status_code=201)
     async def add_rule(rule: ResponseRule) -> dict[str, Any]:
         """Put a rule first, replacing a rule with the same path and method."""
-        inbox.rules.add(rule)
+        try:
+            inbox.rules.add(rule)
+        except TooManyRules as error:
+            raise HTTPException(status_code=422, detail=str(error)) from None
         logger.info(
             "Response rule added for preview %s: %s %s answers %d",
             inbox.settings.preview_id,

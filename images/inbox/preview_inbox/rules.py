@@ -29,6 +29,9 @@ _INBOX_HEADERS = frozenset(name.lower() for name in CAPTURE_ANSWER_HEADERS)
 # Statuses whose responses carry no body by definition.
 _BODYLESS_STATUSES = frozenset({204, 304})
 MAX_DELAY_MS = 60_000
+# Rules live in memory as long as the inbox runs, so their number and size are bounded.
+MAX_RULES = 100
+MAX_RULE_BODY_CHARS = 65_536
 
 
 class ResponseRule(BaseModel):
@@ -39,7 +42,7 @@ class ResponseRule(BaseModel):
     path: Annotated[str, Field(min_length=1, max_length=2048)]
     method: str | None = None
     status: Annotated[int, Field(ge=200, le=599)] = 200
-    body: str = ""
+    body: Annotated[str, Field(max_length=MAX_RULE_BODY_CHARS)] = ""
     content_type: str = "text/plain; charset=utf-8"
     headers: dict[str, str] = Field(default_factory=dict)
     delay_ms: Annotated[int, Field(ge=0, le=MAX_DELAY_MS)] = 0
@@ -97,7 +100,11 @@ class ResponseRule(BaseModel):
         return fnmatch.fnmatchcase(path, self.path)
 
 
-RULE_LIST = TypeAdapter(list[ResponseRule])
+RULE_LIST = TypeAdapter(Annotated[list[ResponseRule], Field(max_length=MAX_RULES)])
+
+
+class TooManyRules(ValueError):
+    """Adding a rule would put more than MAX_RULES in force."""
 
 
 @dataclass(slots=True)
@@ -132,12 +139,17 @@ class RuleSet:
         self._slots = [_Slot(rule) for rule in rules]
 
     def add(self, rule: ResponseRule) -> None:
-        """Put a rule first, replacing any rule with the same path and method."""
+        """Put a rule first, replacing any rule with the same path and method.
+
+        Raises TooManyRules, changing nothing, when MAX_RULES are in force already.
+        """
         kept = [
             slot
             for slot in self._slots
             if (slot.rule.path, slot.rule.method) != (rule.path, rule.method)
         ]
+        if len(kept) >= MAX_RULES:
+            raise TooManyRules(f"{MAX_RULES} rules are in force already; remove one first")
         self._slots = [_Slot(rule), *kept]
 
     def remove(self, path: str, method: str | None) -> int:

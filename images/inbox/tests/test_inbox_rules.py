@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from preview_inbox.rules import ResponseRule, RuleSet
+from preview_inbox.rules import MAX_RULES, ResponseRule, RuleSet
+from preview_inbox.settings import Settings, SettingsError
 
 from inbox_testing import MakeClient, ReadEvents
 
@@ -221,3 +222,28 @@ def test_rule_changes_are_logged_with_the_preview_and_escaped(
     assert all("shop-pr-42" in line and "\n" not in line for line in lines)
     assert "/hooks/* answers 503" in lines[0]
     assert "POST /a\\nForged line" in lines[2]
+
+
+def test_rules_in_force_are_bounded_in_number_and_size(client: TestClient) -> None:
+    many = [{"path": f"/hooks/{number}"} for number in range(MAX_RULES)]
+    client.put("/api/responses", json=many)
+
+    one_more = client.post("/api/responses", json={"path": "/hooks/extra"})
+    twin = client.post("/api/responses", json={"path": "/hooks/0", "status": 500})
+    too_many = client.put("/api/responses", json=[*many, {"path": "/hooks/extra"}])
+    too_long = client.post("/api/responses", json={"path": "/big", "body": "x" * 65_537})
+
+    assert one_more.status_code == 422
+    assert f"{MAX_RULES} rules are in force" in one_more.json()["detail"]
+    assert twin.status_code == 201
+    assert (too_many.status_code, too_long.status_code) == (422, 422)
+    rules = client.get("/api/responses").json()["rules"]
+    assert len(rules) == MAX_RULES
+    assert (rules[0]["path"], rules[0]["status"]) == ("/hooks/0", 500)
+
+
+def test_rules_from_settings_are_bounded_in_number() -> None:
+    rules = json.dumps([{"path": f"/hooks/{number}"} for number in range(MAX_RULES + 1)])
+
+    with pytest.raises(SettingsError, match="at most 100"):
+        Settings.load({"INBOX_RESPONSES": rules})
