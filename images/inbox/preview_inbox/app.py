@@ -5,9 +5,13 @@ Routes, in the order they are matched:
 - `GET /healthz`: open, for Nomad's check.
 - `/_inbox/...`: the reviewer page and its assets (basic auth when configured).
 - `/api/...`: the JSON API (basic auth when configured).
-- `/2010-04-01/...`: the Twilio Messages API; anything else under this prefix is a Twilio 404.
+- `/2010-04-01/...`: the Twilio Messages API; reading messages back takes the reviewer's
+  credentials when configured; anything else under this prefix is a Twilio 404.
 - everything else: captured as a webhook and answered by the first matching response rule,
   or with 200 and the capture's ID. A browser's `GET /` is sent to the page instead.
+
+The page's and the API's credentials are checked by `gate.ReviewerGate` in front of the
+routes, before any request body is read.
 """
 
 import asyncio
@@ -45,6 +49,17 @@ from .store import redact_headers as redact
 
 logger = logging.getLogger(__name__)
 
+PAGE_PREFIX = "/_inbox"
+API_PREFIX = "/api"
+TWILIO_PREFIX = f"/{twilio.API_VERSION}"
+CAPTURED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+MAX_WAIT_SECONDS = 60.0
+# The most events one answer may list: the whole ring at the default cap. Answers are streamed
+# an event at a time, so a long list costs time rather than memory.
+MAX_LIMIT = 1000
+# How often a waiting API call looks at MailHog again; captures wake it at once.
+MAIL_RECHECK_SECONDS = 1.0
+
 
 class _AnyPath(Convertor[str]):
     """Like Starlette's `path`, but also across line breaks a client sent percent-encoded."""
@@ -59,17 +74,6 @@ class _AnyPath(Convertor[str]):
 
 
 register_url_convertor("anypath", _AnyPath())
-
-PAGE_PREFIX = "/_inbox"
-API_PREFIX = "/api"
-TWILIO_PREFIX = f"/{twilio.API_VERSION}"
-CAPTURED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-MAX_WAIT_SECONDS = 60.0
-# The most events one answer may list: the whole ring at the default cap. Answers are streamed
-# an event at a time, so a long list costs time rather than memory.
-MAX_LIMIT = 1000
-# How often a waiting API call looks at MailHog again; captures wake it at once.
-MAIL_RECHECK_SECONDS = 1.0
 
 
 class Inbox:
