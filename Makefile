@@ -36,6 +36,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p ansible_collections.nomad_previews.previews.plugins
 	$(BIN)/mypy images/inbox/preview_inbox
+	MYPYPATH=images/inbox:images/inbox/tests $(BIN)/mypy images/inbox/tests
 	$(BIN)/yamllint --strict .
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/ansible-lint
 

@@ -56,6 +56,9 @@ MAIL_SMTP_PORT = 1025
 MAIL_UI_PORT = 8025
 INBOX_PORT = 8080
 INBOX_USERNAME = "reviewer"
+# MB for the inbox task: its ring holds at most 32 MiB of captures (INBOX_MAX_TOTAL_BYTES) and
+# the process stays near 130 MiB with the ring full and a large MailHog list being read.
+INBOX_MEMORY = 256
 
 # A disabled schedule stays registered as an enabled periodic job whose only launch time is
 # the first minute of 2099: Nomad refuses to force-run a periodic job with `enabled = false`,
@@ -293,6 +296,7 @@ def _inbox(
         "image": settings["inbox_image"],
         "service": identity["services"]["inbox"],
         "port": INBOX_PORT,
+        "memory": INBOX_MEMORY,
         "env": env,
         "wiring": wiring,
         "credentials": {"username": INBOX_USERNAME, "variable": variable},

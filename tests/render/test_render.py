@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from preview_inbox.settings import Settings, env_name
 from tests.conftest import ROOT, run_playbook
 from tests.render.hclread import block, blocks, read_hcl
 
@@ -261,6 +264,20 @@ def test_every_schedule_run_is_stopped_at_the_hard_job_timeout(
     for schedule in summary["schedules"]:
         (group,) = blocks(jobs_of(rendered[case])[schedule["job_id"]], "group")
         assert group["max_run_duration"] == summary["timeouts"]["job"]["display"]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_inbox_setting_the_job_gives_is_one_the_inbox_reads(
+    rendered: dict[str, dict[str, Any]], case: str
+) -> None:
+    inbox = task_of(jobs_of(rendered[case])["inbox"])
+    given = set(block(inbox, "env"))
+    for template in blocks(inbox, "template"):
+        given |= set(re.findall(r"^(INBOX_[A-Z_]+)=", template["data"], re.MULTILINE))
+
+    known = {env_name(setting.name) for setting in fields(Settings)}
+    assert given - known == set()
+    assert {"INBOX_PREVIEW_ID", "INBOX_USERNAME", "INBOX_PASSWORD", "INBOX_MAILHOG_URL"} <= given
 
 
 @pytest.mark.parametrize("case", list(CASES))

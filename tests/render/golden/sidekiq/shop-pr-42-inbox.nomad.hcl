@@ -115,7 +115,7 @@ job "shop-pr-42-inbox" {
 
       resources {
         cpu    = 100
-        memory = 128
+        memory = 256
       }
     }
   }
