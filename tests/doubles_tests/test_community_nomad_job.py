@@ -20,65 +20,60 @@ from .polling import until
 
 pytestmark = pytest.mark.slow
 
-JOB_PLAYBOOK = """
-- name: Apply a job's state with community.general.nomad_job
+
+def kept_outcome_playbook(play: str, task: str, module: str, options: list[str]) -> str:
+    """A play that runs one community.general module against the double and saves its answer.
+
+    A failure is kept as the answer, so a test can assert on what the module refused.
+    ``options`` are the module's own option lines, after the connection options.
+    """
+    lines = "".join(f"            {line}\n" for line in options)
+    return f"""
+- name: {play}
   hosts: localhost
   gather_facts: false
   tasks:
     - name: Run the module and keep its answer, a failure included
       block:
-        - name: Ensure the job is in the wanted state
-          community.general.nomad_job:
-            host: "{{ nomad_host }}"
-            port: "{{ nomad_port | int }}"
+        - name: {task}
+          community.general.{module}:
+            host: "{{{{ nomad_host }}}}"
+            port: "{{{{ nomad_port | int }}}}"
             use_ssl: false
-            token: "{{ nomad_token | default(omit, true) }}"
+            token: "{{{{ nomad_token | default(omit, true) }}}}"
             timeout: 10
-            state: "{{ job_state }}"
-            content: "{{ lookup('ansible.builtin.file', job_file) if job_file else omit }}"
-            name: "{{ job_name | default(omit, true) }}"
-          register: outcome
+{lines}          register: outcome
       rescue:
         - name: Keep the failure
           ansible.builtin.set_fact:
-            outcome: "{{ ansible_failed_result }}"
+            outcome: "{{{{ ansible_failed_result }}}}"
 
     - name: Save the result
       check_mode: false
       ansible.builtin.copy:
-        content: "{{ outcome | to_json }}"
-        dest: "{{ result_file }}"
+        content: "{{{{ outcome | to_json }}}}"
+        dest: "{{{{ result_file }}}}"
         mode: "0600"
 """
 
-INFO_PLAYBOOK = """
-- name: Read jobs with community.general.nomad_job_info
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Run the module and keep its answer, a failure included
-      block:
-        - name: Read the jobs
-          community.general.nomad_job_info:
-            host: "{{ nomad_host }}"
-            port: "{{ nomad_port | int }}"
-            use_ssl: false
-            token: "{{ nomad_token | default(omit, true) }}"
-            timeout: 10
-            name: "{{ job_name | default(omit, true) }}"
-          register: outcome
-      rescue:
-        - name: Keep the failure
-          ansible.builtin.set_fact:
-            outcome: "{{ ansible_failed_result }}"
 
-    - name: Save the result
-      check_mode: false
-      ansible.builtin.copy:
-        content: "{{ outcome | to_json }}"
-        dest: "{{ result_file }}"
-        mode: "0600"
-"""
+NAME_OPTION = 'name: "{{ job_name | default(omit, true) }}"'
+JOB_PLAYBOOK = kept_outcome_playbook(
+    "Apply a job's state with community.general.nomad_job",
+    "Ensure the job is in the wanted state",
+    "nomad_job",
+    [
+        'state: "{{ job_state }}"',
+        "content: \"{{ lookup('ansible.builtin.file', job_file) if job_file else omit }}\"",
+        NAME_OPTION,
+    ],
+)
+INFO_PLAYBOOK = kept_outcome_playbook(
+    "Read jobs with community.general.nomad_job_info",
+    "Read the jobs",
+    "nomad_job_info",
+    [NAME_OPTION],
+)
 
 
 def run_playbook(
