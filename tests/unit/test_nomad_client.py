@@ -15,6 +15,8 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad impo
     NomadIndexConflict,
     api_call,
     nomad_client,
+    read_or_none,
+    run_by_state,
 )
 
 NAMESPACE = "preview-shop-pr-42"
@@ -220,3 +222,60 @@ def test_an_object_without_namespace_is_named_alone() -> None:
 def test_other_exceptions_pass_through_untouched() -> None:
     with pytest.raises(KeyError), api_call("reading", "job 'worker'", NAMESPACE):
         raise KeyError("ID")
+
+
+def test_read_or_none_gives_none_for_a_missing_object_and_raises_the_rest() -> None:
+    def missing() -> Any:
+        raise nomad_exceptions.URLNotFoundNomadException(answer(404, "job not found"))
+
+    def denied() -> Any:
+        raise nomad_exceptions.URLNotAuthorizedNomadException(answer(403, "Permission denied"))
+
+    assert read_or_none(lambda: {"ID": "worker"}, "job 'worker'", NAMESPACE) == {"ID": "worker"}
+    assert read_or_none(missing, "job 'worker'", NAMESPACE) is None
+    with pytest.raises(NomadApiError) as refused:
+        read_or_none(denied, "job 'worker'", NAMESPACE)
+    assert str(refused.value) == (
+        f"Permission denied reading job 'worker' in namespace '{NAMESPACE}': Permission denied"
+    )
+
+
+class Exited(Exception):
+    """How the stand-in module ends, as AnsibleModule's exit_json and fail_json do."""
+
+
+class StandIn:
+    """The part of an AnsibleModule that ``run_by_state`` uses."""
+
+    def __init__(self, state: str) -> None:
+        self.params = {"state": state}
+        self.ended: dict[str, Any] = {}
+
+    def exit_json(self, **result: Any) -> None:
+        self.ended = {"exit": result}
+        raise Exited
+
+    def fail_json(self, **result: Any) -> None:
+        self.ended = {"fail": result}
+        raise Exited
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_run_by_state_runs_the_chosen_side_and_fails_on_a_nomad_error(state: str) -> None:
+    def present(_module: Any, client: Any, result: dict[str, Any]) -> None:
+        result["ran"] = f"present with {client}"
+
+    def absent(_module: Any, _client: Any, result: dict[str, Any]) -> None:
+        result["ran"] = "absent"
+        raise NomadConfigError("nomad_addr is not set")
+
+    module = StandIn(state)
+    with pytest.raises(Exited):
+        run_by_state(module, {"changed": False}, lambda: "a client", present, absent)
+
+    if state == "present":
+        assert module.ended == {"exit": {"changed": False, "ran": "present with a client"}}
+    else:
+        assert module.ended == {
+            "fail": {"msg": "nomad_addr is not set", "changed": False, "ran": "absent"}
+        }
