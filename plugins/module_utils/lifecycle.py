@@ -86,6 +86,10 @@ class JobHealthError(NomadError):
         super().__init__(message)
         self.allocations = allocations
 
+    def result_fields(self) -> dict[str, Any]:
+        """A failed health check returns the failing allocations and ``healthy: false``."""
+        return {"allocations": self.allocations, "healthy": False}
+
 
 def job_label(job_id: str) -> str:
     """How messages name a job."""

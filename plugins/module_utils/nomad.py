@@ -81,6 +81,10 @@ ENFORCE_INDEX_TEXT = "Enforcing job modify index"
 class NomadError(Exception):
     """Anything that stops a Nomad operation; ``str()`` is the message to show."""
 
+    def result_fields(self) -> dict[str, Any]:
+        """What a failed module returns beside its message; a subclass may add to it."""
+        return {}
+
 
 class NomadConfigError(NomadError):
     """The connection options cannot describe a Nomad agent."""
@@ -245,13 +249,14 @@ def run_by_state(
     """Run ``present`` or ``absent`` as the module's ``state`` says, then exit the module.
 
     ``client`` builds the python-nomad client; either function fills ``result``. A
-    ``NomadError`` fails the module with its message and what ``result`` holds so far.
+    ``NomadError`` fails the module with its message, what ``result`` holds so far and the
+    error's own ``result_fields()``.
     """
     try:
         chosen = present if module.params["state"] == "present" else absent
         chosen(module, client(), result)
     except NomadError as exc:
-        module.fail_json(msg=str(exc), **result)
+        module.fail_json(msg=str(exc), **{**result, **exc.result_fields()})
     module.exit_json(**result)
 
 

@@ -234,8 +234,8 @@ from ansible_collections.nomad_previews.previews.plugins.module_utils.nomad impo
     CONNECTION_REQUIRED_TOGETHER,
     HAS_NOMAD,
     NOMAD_IMPORT_ERROR,
-    NomadError,
     nomad_client,
+    run_by_state,
 )
 
 ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
@@ -355,18 +355,7 @@ def run(module: Any) -> None:
         "healthy": None,
     }
 
-    try:
-        client = nomad_client(module.params, namespace)
-        if module.params["state"] == "present":
-            present(module, client, result)
-        else:
-            absent(module, client, result)
-    except lifecycle.JobHealthError as exc:
-        module.fail_json(msg=str(exc), allocations=exc.allocations, **{**result, "healthy": False})
-    except NomadError as exc:
-        module.fail_json(msg=str(exc), **result)
-
-    module.exit_json(**result)
+    run_by_state(module, result, lambda: nomad_client(module.params, namespace), present, absent)
 
 
 if __name__ == "__main__":
